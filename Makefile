@@ -1,0 +1,46 @@
+# Thin wrapper over CMake. Every target installs missing Debian packages
+# first (scripts/deps.sh is a no-op when everything is present).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CC := clang-19
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build test test-asan conformance demo bench bench-compute clean format
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The whole test suite again under AddressSanitizer + UBSan.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Debug -DMYR_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+conformance: build
+	tests/spec/conformance.sh $(BUILD)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+bench: build
+	bench/run.sh $(BUILD)
+
+bench-compute: build
+	bench/compute/run.sh $(BUILD)
+
+format:
+	clang-format -i include/*.h src/*.c src/*.h cli/*.c tests/unit/*.c tests/spec/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,2 @@
+#include "myriad.h"
+int main(void){return 0;}

@@ -1,0 +1,314 @@
+/*
+ * myriad: a WebAssembly runtime built to run a million instances at once.
+ *
+ * This is the only public header. Everything it declares is prefixed myr_.
+ *
+ * Ownership, in one paragraph: an engine owns nothing but its configuration
+ * and its type registry, and must outlive every object created from it. A
+ * module is immutable after myr_module_new() and may be instantiated any
+ * number of times, from any thread; it must outlive its instances. An
+ * instance owns its memories, tables, globals and the function objects of
+ * its exports. Host objects (myr_func_new, myr_global_new, myr_table_new,
+ * myr_memory_new) are owned by the caller and freed with their _free call.
+ * Whatever an instance imports must outlive that instance: free instances in
+ * the reverse order of their creation.
+ */
+#ifndef MYRIAD_H
+#define MYRIAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MYR_VERSION "0.1.0"
+
+typedef struct myr_engine myr_engine;
+typedef struct myr_module myr_module;
+typedef struct myr_instance myr_instance;
+typedef struct myr_func myr_func;
+typedef struct myr_table myr_table;
+typedef struct myr_memory myr_memory;
+typedef struct myr_global myr_global;
+typedef struct myr_caller myr_caller;
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+
+/* The numeric codes are the binary-format encodings of the types. */
+typedef enum myr_valtype {
+	MYR_I32 = 0x7F,
+	MYR_I64 = 0x7E,
+	MYR_F32 = 0x7D,
+	MYR_F64 = 0x7C,
+	MYR_V128 = 0x7B,
+	MYR_FUNCREF = 0x70,
+	MYR_EXTERNREF = 0x6F,
+} myr_valtype;
+
+/* f32/f64 values keep their exact bit patterns (NaN payloads included).
+ * A null reference is a NULL pointer. */
+typedef struct myr_val {
+	myr_valtype type;
+	union {
+		int32_t i32;
+		int64_t i64;
+		float f32;
+		double f64;
+		myr_func *funcref;
+		void *externref;
+	} of;
+} myr_val;
+
+typedef struct myr_functype {
+	uint32_t nparams, nresults;
+	const myr_valtype *params;
+	const myr_valtype *results;
+} myr_functype;
+
+/* ------------------------------------------------------------------ */
+/* Errors and traps                                                    */
+
+typedef enum myr_errkind {
+	MYR_OK = 0,
+	MYR_ERR_MALFORMED,   /* the bytes are not a WebAssembly binary */
+	MYR_ERR_INVALID,     /* well-formed but fails validation */
+	MYR_ERR_LINK,        /* an import is missing or has the wrong type */
+	MYR_ERR_TRAP,        /* execution trapped; see myr_error.trap */
+	MYR_ERR_RESOURCE,    /* a configured limit or the host ran out */
+	MYR_ERR_ARGUMENT,    /* the API was called with wrong arguments */
+} myr_errkind;
+
+typedef enum myr_trap {
+	MYR_TRAP_NONE = 0,
+	MYR_TRAP_UNREACHABLE,
+	MYR_TRAP_INT_OVERFLOW,
+	MYR_TRAP_DIV_BY_ZERO,
+	MYR_TRAP_INVALID_CONVERSION,
+	MYR_TRAP_MEMORY_OOB,
+	MYR_TRAP_TABLE_OOB,
+	MYR_TRAP_UNDEFINED_ELEMENT,
+	MYR_TRAP_UNINITIALIZED_ELEMENT,
+	MYR_TRAP_INDIRECT_TYPE_MISMATCH,
+	MYR_TRAP_STACK_EXHAUSTED,
+	MYR_TRAP_HOST,   /* raised by a host function, message in myr_error */
+	MYR_TRAP_EXIT,   /* a host function ended the instance (e.g. proc_exit) */
+	MYR_TRAP_LIMIT,  /* a resource limit was hit (fuel, memory, instances) */
+	MYR_TRAP_COUNT_
+} myr_trap;
+
+/* The spec's wording for each trap ("integer divide by zero", ...). */
+const char *myr_trap_message(myr_trap trap);
+
+#define MYR_NO_OFFSET UINT64_MAX
+#define MYR_NO_FUNC UINT32_MAX
+
+typedef struct myr_error {
+	myr_errkind kind;
+	myr_trap trap;        /* for MYR_ERR_TRAP */
+	int exit_code;        /* for MYR_TRAP_EXIT */
+	uint64_t offset;      /* byte offset in the module, or MYR_NO_OFFSET */
+	uint32_t func;        /* function index, or MYR_NO_FUNC */
+	char message[256];    /* one line, says what and where */
+} myr_error;
+
+/* ------------------------------------------------------------------ */
+/* Engine                                                              */
+
+/* Optional parts of the language. Wasm 2.0 (MVP, sign extension,
+ * non-trapping conversions, multi-value, bulk memory, reference types) is
+ * always on; these add to it. */
+enum {
+	MYR_FEATURE_TAIL_CALL = 1u << 0,
+	MYR_FEATURE_EXTENDED_CONST = 1u << 1, /* and 3.0's global.get rule */
+	MYR_FEATURE_CUSTOM_PAGE_SIZES = 1u << 2,
+	MYR_FEATURE_MULTI_MEMORY = 1u << 3,
+	MYR_FEATURES_DEFAULT = MYR_FEATURE_TAIL_CALL |
+			       MYR_FEATURE_EXTENDED_CONST |
+			       MYR_FEATURE_CUSTOM_PAGE_SIZES,
+};
+
+typedef struct myr_config {
+	/* MYR_FEATURE_* bits. */
+	uint32_t features;
+	/* Largest value stack of one instance, in bytes. Past it a call traps
+	 * with "call stack exhausted". Stacks start small and grow. */
+	size_t max_stack_bytes;
+	/* Initial value stack of one instance, in bytes. */
+	size_t initial_stack_bytes;
+	/* Largest linear memory, in bytes; memory.grow past it returns -1 and
+	 * a module whose minimum exceeds it fails to instantiate. */
+	uint64_t max_memory_bytes;
+	/* Largest table, in elements (same rules as memory). */
+	uint32_t max_table_elems;
+} myr_config;
+
+void myr_config_default(myr_config *cfg);
+myr_engine *myr_engine_new(const myr_config *cfg /* NULL: defaults */);
+void myr_engine_free(myr_engine *engine);
+const myr_config *myr_engine_config(const myr_engine *engine);
+
+/* ------------------------------------------------------------------ */
+/* Modules                                                             */
+
+typedef enum myr_externkind {
+	MYR_EXTERN_FUNC = 0,
+	MYR_EXTERN_TABLE = 1,
+	MYR_EXTERN_MEMORY = 2,
+	MYR_EXTERN_GLOBAL = 3,
+} myr_externkind;
+
+typedef struct myr_limits {
+	uint64_t min;
+	uint64_t max;  /* meaningful only if has_max */
+	bool has_max;
+} myr_limits;
+
+/* The type of an import or export. Names are UTF-8 and may contain NUL
+ * bytes, so they always come with a length. */
+typedef struct myr_externdesc {
+	const char *module; /* imports only */
+	size_t module_len;
+	const char *name;
+	size_t name_len;
+	myr_externkind kind;
+	myr_functype func;           /* MYR_EXTERN_FUNC */
+	myr_valtype elem;            /* MYR_EXTERN_TABLE: element type */
+	myr_limits limits;           /* TABLE (elements), MEMORY (pages) */
+	uint32_t page_size;          /* MEMORY: bytes per page */
+	myr_valtype global_type;     /* MYR_EXTERN_GLOBAL */
+	bool global_mutable;
+} myr_externdesc;
+
+/* Decodes, validates and compiles. The bytes are copied; on failure
+ * returns NULL and fills err (offset and function index included). */
+myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes,
+			   size_t len, myr_error *err);
+void myr_module_free(myr_module *module);
+
+size_t myr_module_import_count(const myr_module *module);
+size_t myr_module_export_count(const myr_module *module);
+/* Descriptions stay valid as long as the module. */
+bool myr_module_import(const myr_module *module, size_t i, myr_externdesc *out);
+bool myr_module_export(const myr_module *module, size_t i, myr_externdesc *out);
+
+/* ------------------------------------------------------------------ */
+/* Host objects and externs                                            */
+
+typedef struct myr_extern {
+	myr_externkind kind;
+	union {
+		myr_func *func;
+		myr_table *table;
+		myr_memory *memory;
+		myr_global *global;
+	} of;
+} myr_extern;
+
+/* What a host function returns. */
+typedef enum myr_hostret {
+	MYR_HOST_OK = 0,
+	MYR_HOST_TRAP, /* after myr_caller_trap() or myr_caller_exit() */
+} myr_hostret;
+
+/* A host function reads args[0..nparams) and writes results[0..nresults),
+ * typed as its myr_functype says. caller gives access to the calling
+ * instance's memory (NULL when called directly through myr_func_call). */
+typedef myr_hostret (*myr_host_fn)(myr_caller *caller, void *env,
+				   const myr_val *args, myr_val *results);
+
+myr_func *myr_func_new(myr_engine *engine, const myr_functype *type,
+		       myr_host_fn fn, void *env, void (*env_free)(void *));
+/* Frees a host function. Functions of instances are freed with them. */
+void myr_func_free(myr_func *func);
+/* The type stays valid as long as the function. */
+const myr_functype *myr_func_type(const myr_func *func);
+
+/* The instance that called the host function, and its memory 0 (NULL if it
+ * has none). Valid only during the host call. */
+myr_instance *myr_caller_instance(myr_caller *caller);
+myr_memory *myr_caller_memory(myr_caller *caller);
+/* Ends the calling instance with a trap carrying msg; return its value. */
+myr_hostret myr_caller_trap(myr_caller *caller, const char *msg);
+/* Ends the calling instance as an exit with this code (e.g. proc_exit). */
+myr_hostret myr_caller_exit(myr_caller *caller, int code);
+
+myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
+			   bool mutable_, myr_val init);
+void myr_global_free(myr_global *global);
+myr_val myr_global_get(const myr_global *global);
+/* Fails (returns false) if the global is immutable or the type differs. */
+bool myr_global_set(myr_global *global, myr_val v);
+myr_valtype myr_global_type(const myr_global *global, bool *mutable_);
+
+myr_table *myr_table_new(myr_engine *engine, myr_valtype elem,
+			 myr_limits limits, myr_error *err);
+void myr_table_free(myr_table *table);
+uint32_t myr_table_size(const myr_table *table);
+bool myr_table_get(const myr_table *table, uint32_t i, myr_val *out);
+bool myr_table_set(myr_table *table, uint32_t i, myr_val v);
+
+/* limits are in pages of page_size bytes (65536, or 1 for the
+ * custom-page-sizes proposal). */
+myr_memory *myr_memory_new(myr_engine *engine, myr_limits limits,
+			   uint32_t page_size, myr_error *err);
+void myr_memory_free(myr_memory *memory);
+uint8_t *myr_memory_data(myr_memory *memory);
+uint64_t myr_memory_size(const myr_memory *memory); /* bytes */
+uint32_t myr_memory_page_size(const myr_memory *memory);
+/* Grows by delta pages; returns the old size in pages, or -1. */
+int64_t myr_memory_grow(myr_memory *memory, uint64_t delta);
+
+/* ------------------------------------------------------------------ */
+/* Instances                                                           */
+
+/* imports[i] satisfies the module's import i (see myr_module_import).
+ * Runs active segments and the start function. On failure returns NULL
+ * and fills err; a trap during instantiation keeps the effects the spec
+ * says it keeps on imported memories and tables. */
+myr_instance *myr_instance_new(myr_module *module, const myr_extern *imports,
+			       size_t nimports, myr_error *err);
+void myr_instance_free(myr_instance *inst);
+const myr_module *myr_instance_module(const myr_instance *inst);
+
+/* Looks an export up by name. The objects stay valid as long as inst. */
+bool myr_instance_export(myr_instance *inst, const char *name,
+			 size_t name_len, myr_extern *out);
+
+/* Calls a function and runs it to completion. args and results are typed
+ * as myr_func_type(func) says; a wrong count or type is MYR_ERR_ARGUMENT. */
+bool myr_func_call(myr_func *func, const myr_val *args, size_t nargs,
+		   myr_val *results, size_t nresults, myr_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Pausable execution                                                  */
+
+/* Every instance owns one value stack, so it runs at most one call at a
+ * time. A call is started, then run in slices of fuel: one unit of fuel is
+ * about one internal instruction, spent at loop back-edges and calls. An
+ * instance that ran out of fuel can be resumed later, from any thread. */
+typedef enum myr_status {
+	MYR_STATUS_IDLE = 0,   /* no call started */
+	MYR_STATUS_READY,      /* started or paused: myr_instance_run resumes */
+	MYR_STATUS_DONE,       /* finished; results available */
+	MYR_STATUS_TRAPPED,    /* trapped; myr_instance_error says why */
+} myr_status;
+
+bool myr_instance_start(myr_instance *inst, myr_func *func,
+			const myr_val *args, size_t nargs, myr_error *err);
+/* Runs until the call finishes, traps or spends fuel (then READY). */
+myr_status myr_instance_run(myr_instance *inst, int64_t fuel);
+myr_status myr_instance_status(const myr_instance *inst);
+/* Copies up to n results of a DONE call; returns how many there are. */
+size_t myr_instance_results(const myr_instance *inst, myr_val *results,
+			    size_t n);
+/* The trap of a TRAPPED instance. */
+const myr_error *myr_instance_error(const myr_instance *inst);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MYRIAD_H */

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, tests and benchmarks need, if any
+# is missing. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+pkgs=(
+  clang-19 lld-19 libclang-rt-19-dev libclang-rt-19-dev-wasm32 # compiler, sanitizers, wasm32 target
+  cmake make pkg-config                                         # build
+  libcmocka-dev                                                 # unit-test framework
+  libcjson-dev                                                  # JSON (spec-test scripts, --json output)
+  wabt                                                          # wast2json for the spec tests
+  wasi-libc                                                     # libc for C programs compiled to wasm32-wasi
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -72,7 +72,7 @@ const nodeStartup = opt['node-startup']
 
 const report = {
   date: new Date().toISOString(),
-  machine: { nproc: Number(opt.nproc), cpu: opt.cpu },
+  machine: { nproc: Number(opt.nproc), cpu: opt.cpu, loadAverageAtStart: opt.load },
   command: opt.command,
   nodeStartup,
   versions: { node: opt['node-version'], clang: opt['clang-version'], hyperfine: opt['hyperfine-version'] },
@@ -134,7 +134,8 @@ if (opt.docs) {
   const section = [
     begin,
     `Measured ${report.date.slice(0, 16).replace('T', ' ')} UTC on ${opt.cpu}, \`nproc\` = ${opt.nproc}, ` +
-      `with node ${opt['node-version']}, ${opt['clang-version']} and ${opt['hyperfine-version']}.`,
+      `with node ${opt['node-version']}, ${opt['clang-version']} and ${opt['hyperfine-version']}; ` +
+      `load average at start ${opt.load} (1, 5, 15 min: other work on the CPUs inflates every time).`,
     '',
     `Command: \`${opt.command}\` (${report.runs} timed run${report.runs === 1 ? '' : 's'} after 1 warm-up; full data in \`${jsonPath}\`).`,
     ...(nodeStartup === null

@@ -30,6 +30,8 @@ root=$(cd "$here/../.." && pwd)
 build=$(cd "$1" && pwd) || exit 2
 kdir=$build/bench/compute
 runs=${RUNS:-5}
+# Other work on the machine skews every time; the load is recorded with them.
+load_at_start=$(cut -d" " -f1-3 /proc/loadavg)
 check_timeout=${CHECK_TIMEOUT:-300}
 # The command as it would be retyped, for the record in the docs.
 command="$(for v in RUNS ENGINES KERNELS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/compute/run.sh $1"
@@ -147,6 +149,11 @@ for k in "${kernels[@]}"; do
       if [ $rc -ne 0 ]; then
         [ $rc -eq 124 ] && echo "timed out after ${check_timeout}s" >>"$work/err"
         st=fail detail="exit $rc: $(oneline <"$work/err")"
+      elif [ -z "$out" ]; then
+        # Exit 0 and no result, e.g. a CLI still stubbed out: not a wrong
+        # answer, no answer.
+        err=$(oneline <"$work/err")
+        st=fail detail="printed no result${err:+: $err}"
       elif [ "$out" != "$expect" ]; then
         st=wrong detail=$(oneline <<<"$out")
       else
@@ -170,7 +177,7 @@ done
 
 # --- timing ------------------------------------------------------------------
 
-echo "== timing (hyperfine, 1 warm-up + $runs runs each; times include process start)"
+echo "== timing (hyperfine, 1 warm-up + $runs timed runs each; times include process start)"
 while IFS=$'\t' read -r k e st _; do
   [ "$st" = ok ] || continue
   json=$work/$k.$e.json
@@ -209,6 +216,7 @@ node "$here/report.mjs" \
   --runs "$runs" --command "$command" \
   --node-startup "$node_startup" \
   --nproc "$(nproc)" --cpu "$cpu" \
+  --load "$load_at_start" \
   --node-version "$(node --version)" \
   --clang-version "$(clang-19 --version 2>/dev/null | head -n1)" \
   --hyperfine-version "$(hyperfine --version)" || bad=1

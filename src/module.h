@@ -145,7 +145,7 @@ typedef struct LocalRun {
 	ValType type;
 } LocalRun;
 
-struct Cell;
+union Cell;
 
 /*
  * A function defined by the module (imports are not Funcs). Filled by the
@@ -162,7 +162,8 @@ typedef struct Func {
 	uint32_t nruns;
 	LocalRun *runs;
 	/* Compiler: see docs/architecture.md, "Frames". */
-	const struct Cell *code;
+	const union Cell *code;
+	uint32_t nparams, nresults;
 	uint32_t frame_slots;  /* slots this function may touch above fp */
 	uint32_t entry_fuel;   /* fuel spent on entering the function */
 	uint32_t index;        /* in the function index space */
@@ -221,8 +222,16 @@ struct myr_module {
 	uint32_t nrefs;
 	uint32_t *ref_slot;
 
+	/* myr_functype copies of `types` for the public API (api.c). */
+	myr_functype *pub_types;
+	myr_valtype *pub_valtypes;
+
+	/* Instances whose instantiation trapped, kept for the references
+	 * they may have left in imported tables (instance.c). */
+	struct myr_instance *orphans;
+
 	/* The compiled code of every function (compile.c). */
-	struct Cell *code;
+	union Cell *code;
 	size_t code_cells;
 };
 
@@ -244,5 +253,8 @@ bool decode_module(Module *m, myr_error *err);
 
 /* Frees everything decode_module allocated (safe on a partial module). */
 void module_release(Module *m);
+
+/* instance.c: frees the instances kept by a failed instantiation. */
+void module_free_orphans(Module *m);
 
 #endif

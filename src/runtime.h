@@ -1,0 +1,234 @@
+/*
+ * Runtime objects: the internal code cell, the execution state an
+ * interpreter run carries, and the structs behind the public handles
+ * (instances, functions, memories, tables, globals).
+ */
+#ifndef MYR_RUNTIME_H
+#define MYR_RUNTIME_H
+
+#include "engine.h"
+#include "module.h"
+#include "ops.h"
+
+typedef struct Exec Exec;
+typedef union Cell Cell;
+
+/* preserve_none lets every handler argument live in a register; ASan
+ * cannot realign the stack under it, so sanitizer builds do without. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MYR_SANITIZED 1
+#endif
+#endif
+#if defined(__clang__) && __clang_major__ >= 19 && !defined(MYR_SANITIZED)
+#define MYR_CC __attribute__((preserve_none))
+#else
+#define MYR_CC
+#endif
+
+/* Every handler receives the interpreter's registers as arguments so that
+ * they live in machine registers across the tail-call chain. */
+#define OP_PARAMS                                                             \
+	const Cell *pc, uint64_t *fp, uint8_t *mem, uint64_t memsize,         \
+		int64_t fuel, Exec *ex
+typedef MYR_CC int (*OpFn)(OP_PARAMS);
+
+union Cell {
+	OpFn fn;
+	uint64_t u64;
+	int64_t i64;
+	uint32_t u32[2];
+	int32_t s32[2];
+	const void *ptr;
+};
+
+/* interp.c: the handler of each op. */
+extern const OpFn op_handlers[OP_COUNT_];
+
+/* What a run returns (the handlers' return value). */
+enum {
+	RUN_DONE = 0,
+	RUN_TRAP = 1,
+	RUN_OUT_OF_FUEL = 2,
+};
+
+/* Frame layout (see docs/architecture.md): fp[0..nparams) parameters,
+ * then FRAME_HEADER slots of linkage, then locals, then operand temps. */
+enum { FRAME_HEADER = 3 };
+/* Header slot 0: return pc. Slot 1: (fp - caller fp) in slots, shifted
+ * left by one; bit 0 set when the call crossed into another instance,
+ * whose caller is then saved in slot 2. */
+#define HDR_RET 0
+#define HDR_LINK 1
+#define HDR_CALLER 2
+
+struct myr_memory {
+	uint8_t *base;
+	uint64_t size;      /* bytes */
+	uint64_t max_size;  /* bytes, after applying the engine limit */
+	uint64_t reserved;  /* bytes of address space behind base */
+	uint64_t declared_max; /* in pages, as the type says (for linking) */
+	bool has_max;
+	uint8_t page_log2;
+	bool owned_by_host; /* created by myr_memory_new */
+	myr_engine *engine;
+};
+
+struct myr_table {
+	uint64_t *elems;    /* myr_func* or host externref pointers; 0 = null */
+	uint32_t size, max; /* max after applying the engine limit */
+	uint32_t cap;
+	uint32_t declared_max; /* as the type says (for linking) */
+	bool has_max;
+	ValType type;
+	bool owned_by_host;
+};
+
+struct myr_global {
+	uint64_t *cell;
+	ValType type;
+	bool mut;
+	bool owned_by_host;
+	uint64_t own; /* the value of host-created globals */
+};
+
+typedef struct Exec Exec;
+typedef myr_hostret (*RawHostFn)(Exec *ex, void *env, uint64_t *slots);
+
+enum FuncKind { FUNC_WASM, FUNC_HOST, FUNC_RAW_HOST };
+
+struct myr_func {
+	uint8_t kind; /* FuncKind */
+	uint32_t canon;
+	const FuncType *type;
+	const Func *def;     /* FUNC_WASM */
+	myr_instance *inst;  /* FUNC_WASM: the instance it runs in */
+};
+
+/* A host function: myr_func followed by what the host gave. */
+typedef struct HostFunc {
+	myr_func base;
+	myr_host_fn fn;
+	RawHostFn raw;
+	void *env;
+	void (*env_free)(void *);
+	FuncType type;
+	myr_functype pub_type; /* what myr_func_type returns */
+} HostFunc;
+
+/*
+ * The execution state of one instance's value stack. Handlers reach the
+ * current instance's globals, tables and imports through it; a call into
+ * another instance switches those fields and the return switches back.
+ */
+struct Exec {
+	uint64_t *stack;     /* slot 0 of the value stack */
+	uint64_t *stack_end; /* one past the last slot */
+	size_t max_slots;    /* growth limit */
+
+	/* The instance whose code runs now, and its pieces. */
+	myr_instance *inst;
+	uint64_t *globals;        /* defined globals */
+	uint64_t **global_imps;   /* imported globals */
+	myr_memory *mem;          /* memory 0, or NULL */
+	myr_table **tables;
+	myr_func **func_imps;     /* imported functions */
+
+	/* A paused run: where to resume. */
+	const Cell *pc;
+	size_t fp_off;
+
+	/* The trap that ended the run. */
+	myr_error error;
+	uint8_t status; /* myr_status */
+	bool running;   /* inside exec_run: a nested call needs its own stack */
+	uint32_t nresults;
+	const FuncType *call_type; /* type of the started call */
+};
+
+struct myr_instance {
+	const Module *mod;
+	myr_engine *engine;
+	Exec ex;
+	uint64_t *globals;      /* defined globals: nglobals - imports */
+	uint64_t **global_imps; /* imported globals' cells */
+	myr_memory **mems;
+	myr_table **tables;
+	myr_func **func_imps;
+	myr_func *refs;         /* mod->nrefs function objects */
+	uint8_t *dropped;       /* bitset: elem segments, then data segments */
+	/* Global objects: imported ones, and exported ones created on
+	 * demand by myr_instance_export. */
+	myr_global **global_objs;
+	myr_instance *next_orphan; /* see keep_until_module_free */
+};
+
+static inline void exec_enter(Exec *ex, myr_instance *inst)
+{
+	ex->inst = inst;
+	ex->globals = inst->globals;
+	ex->global_imps = inst->global_imps;
+	ex->mem = inst->mod->nmems ? inst->mems[0] : NULL;
+	ex->tables = inst->tables;
+	ex->func_imps = inst->func_imps;
+}
+
+/* The function object of function `idx` of inst (imported or defined),
+ * or NULL if the module never references it. */
+static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
+{
+	const Module *m = inst->mod;
+	if (idx < m->nfunc_imports)
+		return inst->func_imps[idx];
+	uint32_t s = m->ref_slot[idx];
+	return s == UINT32_MAX ? NULL : &inst->refs[s];
+}
+
+static inline bool instance_dropped(const myr_instance *inst, uint32_t bit)
+{
+	return (inst->dropped[bit >> 3] >> (bit & 7)) & 1;
+}
+
+static inline void instance_drop(myr_instance *inst, uint32_t bit)
+{
+	inst->dropped[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+}
+
+/* compile.c: validates and translates every function body of m. */
+bool compile_module(Module *m, myr_error *err);
+
+/* interp.c */
+/* Prepares ex to call f (a wasm function) with args already in slots
+ * 0..nparams of the stack. False if the stack cannot hold the frame. */
+bool exec_prepare_call(Exec *ex, const Func *f, myr_instance *inst);
+/* Runs from the saved pc for at most `fuel` units. */
+int exec_run(Exec *ex, int64_t fuel);
+/* Grows the stack so that `need` slots fit above fp; returns the new fp
+ * or NULL past the limit. */
+uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need);
+
+/* memory.c */
+bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
+		     myr_error *err);
+void memory_release(myr_memory *m);
+int64_t memory_grow(myr_memory *m, uint64_t delta_pages);
+
+/* table.c */
+bool table_init_obj(myr_table *t, const TableType *type, uint32_t limit,
+		    myr_error *err);
+void table_release(myr_table *t);
+int64_t table_grow(myr_table *t, uint32_t delta, uint64_t init);
+
+/* interp.c: conversions between slots and public values. */
+uint64_t exec_val_to_slot(const myr_val *v);
+void exec_slot_to_val(ValType t, uint64_t s, myr_val *v);
+
+/* api.c: a host function taking its arguments as raw slots. */
+myr_func *host_func_new_raw(myr_engine *engine, const ValType *types,
+			    uint32_t np, uint32_t nr, RawHostFn fn, void *env);
+
+/* instance.c */
+bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
+			 uint64_t *out);
+
+#endif

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CC := clang-19
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-asan conformance demo bench bench-compute clean format
+.PHONY: all deps build test test-release test-asan conformance demo bench bench-compute clean format
 
 all: build
 
@@ -18,10 +18,12 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: build
+# The whole suite twice: optimized, then under AddressSanitizer + UBSan.
+test: test-release test-asan
+
+test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-# The whole test suite again under AddressSanitizer + UBSan.
 test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Debug -DMYR_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
@@ -34,9 +36,11 @@ demo: build
 	scripts/demo.sh $(BUILD)
 
 bench: build
+	@scripts/deps.sh --bench
 	bench/run.sh $(BUILD)
 
 bench-compute: build
+	@scripts/deps.sh --bench
 	bench/compute/run.sh $(BUILD)
 
 format:

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build, tests and benchmarks need, if any
-# is missing. Needs root (or sudo) only when something is missing.
+# Installs the Debian packages the build and tests need, if any is
+# missing; with --bench also what the benchmarks compare against. Needs
+# root (or sudo) only when something is missing.
+#
+#   scripts/deps.sh [--bench]
 set -euo pipefail
 
 pkgs=(
@@ -11,6 +14,11 @@ pkgs=(
   wabt                                                          # wast2json for the spec tests
   wasi-libc                                                     # libc for C programs compiled to wasm32-wasi
 )
+
+if [ "${1:-}" = --bench ]; then
+  pkgs+=(hyperfine) # medians of repeated whole-command runs
+  command -v node >/dev/null || pkgs+=(nodejs) # V8, the comparison engine
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

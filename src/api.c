@@ -72,8 +72,8 @@ void myr_module_free(myr_module *m)
 	if (!m)
 		return;
 	module_free_orphans(m);
+	compile_release(m);
 	module_release(m);
-	free(m->code);
 	free(m->pub_types);
 	free(m->pub_valtypes);
 	free(m->bytes);

@@ -25,6 +25,8 @@
 enum { K_TEMP, K_LOCAL, K_CONST };
 #define VT_ANY 0 /* the unknown type of values popped in unreachable code */
 #define NONE UINT32_MAX
+/* Constants beyond this many per function are materialized when used. */
+#define POOL_MAX 128
 
 typedef struct Val {
 	ValType type;
@@ -69,6 +71,10 @@ typedef struct Comp {
 	uint32_t nparams, nlocals; /* nlocals includes params */
 	ValType *local_types;
 	uint32_t T; /* first temp slot */
+	/* The constant pool: read-only slots that a call initializes, so a
+	 * constant operand costs nothing at run time. */
+	uint32_t pool_base, pool_cap, pool_used;
+	uint64_t *pool;
 
 	Val *vals;
 	uint32_t nvals, cap_vals, max_height;
@@ -337,12 +343,28 @@ static bool check_keep(Comp *c, uint32_t n, const ValType *types)
 
 /* Slot that holds value v, which sits at stack height h. Constants are
  * copied into their home slot first. */
+/* The pool slot holding constant k, or NONE when the pool is full. */
+static uint32_t pool_slot(Comp *c, uint64_t k)
+{
+	for (uint32_t i = 0; i < c->pool_used; i++)
+		if (c->pool[i] == k)
+			return c->pool_base + i;
+	if (c->pool_used == c->pool_cap)
+		return NONE;
+	c->pool[c->pool_used] = k;
+	return c->pool_base + c->pool_used++;
+}
+
 static uint32_t slot_of(Comp *c, const Val *v, uint32_t h)
 {
 	if (v->kind == K_LOCAL)
 		return v->slot;
-	if (v->kind == K_CONST)
+	if (v->kind == K_CONST) {
+		uint32_t s = dead(c) ? NONE : pool_slot(c, v->k);
+		if (s != NONE)
+			return s;
 		emit_const(c, c->T + h, v->k);
+	}
 	return c->T + h;
 }
 
@@ -739,16 +761,36 @@ static bool read_memarg(Comp *c, unsigned natural_log2, uint32_t *offset)
 	return true;
 }
 
+/* A constant address folds into the offset: the effective address is the
+ * same 33-bit sum either way. Sums past 4 GiB always trap and keep the
+ * general form. */
+static bool abs_address(const Val *a, uint32_t offset, uint32_t *ea)
+{
+	uint64_t sum = (uint64_t)(uint32_t)a->k + offset;
+	if (a->kind != K_CONST || sum > UINT32_MAX)
+		return false;
+	*ea = (uint32_t)sum;
+	return true;
+}
+
+static Op abs_form(Op op)
+{
+	return (Op)(OP_i32_load_abs + (op - OP_i32_load));
+}
+
 static bool load(Comp *c, ValType t, Op op, unsigned natural_log2)
 {
-	uint32_t offset;
+	uint32_t offset, ea;
 	Val a;
 	if (!read_memarg(c, natural_log2, &offset) || !pop(c, VT_I32, &a))
 		return false;
 	uint32_t h = c->nvals;
 	if (!push(c, t) || dead(c))
 		return !c->oom;
-	emit_r(c, op, 3, c->T + h, slot_of(c, &a, h), offset, 0);
+	if (abs_address(&a, offset, &ea))
+		emit_r(c, abs_form(op), 2, c->T + h, ea, 0, 0);
+	else
+		emit_r(c, op, 3, c->T + h, slot_of(c, &a, h), offset, 0);
 	return true;
 }
 
@@ -761,7 +803,14 @@ static bool store(Comp *c, ValType t, Op op, unsigned natural_log2)
 		return false;
 	if (dead(c))
 		return true;
-	uint32_t h = c->nvals;
+	uint32_t h = c->nvals, ea;
+	if (abs_address(&a, offset, &ea)) {
+		uint32_t sv = slot_of(c, &v, h + 1);
+		uint32_t at = emit(c, abs_form(op), 2);
+		put(c, at, 0, sv);
+		put(c, at, 1, ea);
+		return true;
+	}
 	uint32_t sa = slot_of(c, &a, h);
 	uint32_t sv = slot_of(c, &v, h + 1);
 	uint32_t at = emit(c, op, 3);
@@ -1462,8 +1511,8 @@ static bool int_binop(Comp *c, ValType t, unsigned i)
 {
 	/* i indexes the 25 integer binops in the order of ops.h. */
 	static const int8_t kidx[25] = {
-		0, -2, 1, -1, -1, -1, -1, 2, 3, 4, 5, 6, 7, -1, -1,
-		8, 9,  10, 11, 12, 13, 14, 15, 16, 17};
+		0, -2, 1, -1, -1, -1, -1, 2, 3, 4, 5, 6, 7, 8, 9,
+		10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
 	static const bool comm[25] = {1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0,
 				      0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 	bool is_cmp = i >= 15;
@@ -1765,7 +1814,15 @@ static bool compile_func(Comp *c, Func *f)
 		memset(c->local_types + k, f->runs[i].type, f->runs[i].count);
 		k += f->runs[i].count;
 	}
-	c->T = c->nlocals + FRAME_HEADER;
+	/* Reserve the pool from an upper bound on the body's constants:
+	 * every const opcode is one of these bytes. */
+	uint32_t nconst = 0;
+	for (uint32_t i = 0; i < f->body_len; i++)
+		nconst += f->body[i] >= 0x41 && f->body[i] <= 0x44;
+	c->pool_cap = MIN(nconst, (uint32_t)POOL_MAX);
+	c->pool_used = 0;
+	c->pool_base = c->nlocals + FRAME_HEADER;
+	c->T = c->pool_base + c->pool_cap;
 	c->nvals = c->max_height = 0;
 	c->nctrls = 0;
 	c->npatches = 0;
@@ -1800,6 +1857,13 @@ static bool compile_func(Comp *c, Func *f)
 	f->frame_slots = (uint32_t)slots;
 	f->nparams = t->nparams;
 	f->nresults = t->nresults;
+	f->ninit = f->nlocals + c->pool_used;
+	uint64_t *init = xcalloc(f->ninit, sizeof *init);
+	if (!init)
+		return oom(c);
+	if (c->pool_used)
+		memcpy(init + f->nlocals, c->pool, c->pool_used * sizeof *init);
+	f->init = init;
 	f->entry_fuel = MIN((here(c) - start) / 2, 64u) + 1;
 	f->code = (const Cell *)(uintptr_t)start; /* an index until the end */
 	return true;
@@ -1808,6 +1872,9 @@ static bool compile_func(Comp *c, Func *f)
 bool compile_module(Module *m, myr_error *err)
 {
 	Comp c = {.m = m, .err = err};
+	c.pool = xcalloc(POOL_MAX, sizeof *c.pool);
+	if (!c.pool)
+		return oom(&c);
 	uint32_t ndef = m->nfuncs - m->nfunc_imports;
 	bool ok = true;
 	for (uint32_t i = 0; i < ndef && ok; i++)
@@ -1816,6 +1883,7 @@ bool compile_module(Module *m, myr_error *err)
 	free(c.vals);
 	free(c.ctrls);
 	free(c.patches);
+	free(c.pool);
 	if (!ok) {
 		free(c.code);
 		for (uint32_t i = 0; i < ndef; i++)
@@ -1827,4 +1895,16 @@ bool compile_module(Module *m, myr_error *err)
 	for (uint32_t i = 0; i < ndef; i++)
 		m->funcs[i].code = m->code + (uintptr_t)m->funcs[i].code;
 	return true;
+}
+
+void compile_release(Module *m)
+{
+	uint32_t ndef = m->nfuncs - m->nfunc_imports;
+	if (m->funcs)
+		for (uint32_t i = 0; i < ndef; i++) {
+			free((void *)m->funcs[i].init);
+			m->funcs[i].init = NULL;
+		}
+	free(m->code);
+	m->code = NULL;
 }

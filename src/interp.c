@@ -233,10 +233,8 @@ BOTH(ge_s, (int32_t)a >= (int32_t)b, (int64_t)a >= (int64_t)b)
 BOTH(ge_u, a >= b, a >= b)
 BIN32(sub, a - b)
 BIN64(sub, a - b)
-BIN32(rotl, rotl32(a, b))
-BIN64(rotl, rotl64(a, b))
-BIN32(rotr, rotr32(a, b))
-BIN64(rotr, rotr64(a, b))
+BOTH(rotl, rotl32(a, b), rotl64(a, b))
+BOTH(rotr, rotr32(a, b), rotr64(a, b))
 
 H(i32_div_s)
 {
@@ -507,6 +505,49 @@ STORE(i32_store16, uint16_t)
 STORE(i64_store8, uint8_t)
 STORE(i64_store16, uint16_t)
 STORE(i64_store32, uint32_t)
+
+/* Constant address: the compiler folded address + offset into K. */
+#define LOAD_ABS(name, T, conv)                                               \
+	H(name##_abs)                                                         \
+	{                                                                     \
+		uint64_t ea = F(1);                                           \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
+			TRAP(MYR_TRAP_MEMORY_OOB);                            \
+		T v;                                                          \
+		memcpy(&v, mem + ea, sizeof v);                               \
+		fp[F(0)] = conv;                                              \
+		NEXT(2);                                                      \
+	}
+LOAD_ABS(i32_load, uint32_t, v)
+LOAD_ABS(i64_load, uint64_t, v)
+LOAD_ABS(i32_load8_s, int8_t, (uint32_t)(int32_t)v)
+LOAD_ABS(i32_load8_u, uint8_t, v)
+LOAD_ABS(i32_load16_s, int16_t, (uint32_t)(int32_t)v)
+LOAD_ABS(i32_load16_u, uint16_t, v)
+LOAD_ABS(i64_load8_s, int8_t, (uint64_t)(int64_t)v)
+LOAD_ABS(i64_load8_u, uint8_t, v)
+LOAD_ABS(i64_load16_s, int16_t, (uint64_t)(int64_t)v)
+LOAD_ABS(i64_load16_u, uint16_t, v)
+LOAD_ABS(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
+LOAD_ABS(i64_load32_u, uint32_t, v)
+
+#define STORE_ABS(name, T)                                                    \
+	H(name##_abs)                                                         \
+	{                                                                     \
+		uint64_t ea = F(1);                                           \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
+			TRAP(MYR_TRAP_MEMORY_OOB);                            \
+		T v = (T)fp[F(0)];                                            \
+		memcpy(mem + ea, &v, sizeof v);                               \
+		NEXT(2);                                                      \
+	}
+STORE_ABS(i32_store, uint32_t)
+STORE_ABS(i64_store, uint64_t)
+STORE_ABS(i32_store8, uint8_t)
+STORE_ABS(i32_store16, uint16_t)
+STORE_ABS(i64_store8, uint8_t)
+STORE_ABS(i64_store16, uint16_t)
+STORE_ABS(i64_store32, uint32_t)
 
 H(memory_size)
 {
@@ -842,6 +883,15 @@ static inline uint64_t enter_instance(Exec *ex, uint64_t *hdr,
 	return 1;
 }
 
+/* Locals start at zero and the constant pool holds the function's
+ * constants: one template copy does both. */
+static inline void init_locals(uint64_t *locals, const Func *f)
+{
+	const uint64_t *init = f->init;
+	for (uint32_t i = 0; i < f->ninit; i++)
+		locals[i] = init[i];
+}
+
 /* Builds the frame of wasm function f at fp + base and returns the new
  * fp, or NULL if the stack is exhausted. `*fpp` is updated if the stack
  * moved. */
@@ -861,9 +911,7 @@ static inline uint64_t *push_frame(Exec *ex, uint64_t **fpp, uint32_t base,
 	uint64_t cross = inst ? enter_instance(ex, hdr, inst) : 0;
 	hdr[HDR_RET] = (uint64_t)(uintptr_t)ret;
 	hdr[HDR_LINK] = ((uint64_t)base << 1) | cross;
-	uint64_t *locals = hdr + FRAME_HEADER;
-	for (uint32_t i = 0; i < f->nlocals; i++)
-		locals[i] = 0;
+	init_locals(hdr + FRAME_HEADER, f);
 	return nfp;
 }
 
@@ -1054,8 +1102,7 @@ tail_frame(Exec *ex, uint64_t *fp, uint32_t base, uint32_t own_hdr,
 	nh[HDR_RET] = ret;
 	nh[HDR_LINK] = link;
 	nh[HDR_CALLER] = caller;
-	for (uint32_t i = 0; i < f->nlocals; i++)
-		nh[FRAME_HEADER + i] = 0;
+	init_locals(nh + FRAME_HEADER, f);
 	return fp;
 }
 
@@ -1225,8 +1272,7 @@ bool exec_prepare_call(Exec *ex, const Func *f, myr_instance *inst)
 	uint64_t *hdr = fp + f->nparams;
 	hdr[HDR_RET] = (uint64_t)(uintptr_t)&exit_cell;
 	hdr[HDR_LINK] = 0;
-	for (uint32_t i = 0; i < f->nlocals; i++)
-		hdr[FRAME_HEADER + i] = 0;
+	init_locals(hdr + FRAME_HEADER, f);
 	exec_enter(ex, inst);
 	ex->pc = f->code;
 	ex->fp_off = 0;

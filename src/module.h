@@ -165,6 +165,10 @@ typedef struct Func {
 	const union Cell *code;
 	uint32_t nparams, nresults;
 	uint32_t frame_slots;  /* slots this function may touch above fp */
+	/* What a call copies above the frame header: zeros for the declared
+	 * locals, then the constant pool. */
+	const uint64_t *init;
+	uint32_t ninit;
 	uint32_t entry_fuel;   /* fuel spent on entering the function */
 	uint32_t index;        /* in the function index space */
 } Func;

@@ -28,7 +28,7 @@
 #define MYR_BINOPS_K(X, T)                                                    \
 	X(T##_add_k, 3) X(T##_mul_k, 3) X(T##_and_k, 3) X(T##_or_k, 3)        \
 	X(T##_xor_k, 3) X(T##_shl_k, 3) X(T##_shr_s_k, 3) X(T##_shr_u_k, 3)   \
-	X(T##_eq_k, 3) X(T##_ne_k, 3) X(T##_lt_s_k, 3) X(T##_lt_u_k, 3)       \
+	X(T##_rotl_k, 3) X(T##_rotr_k, 3) X(T##_eq_k, 3) X(T##_ne_k, 3) X(T##_lt_s_k, 3) X(T##_lt_u_k, 3)       \
 	X(T##_gt_s_k, 3) X(T##_gt_u_k, 3) X(T##_le_s_k, 3) X(T##_le_u_k, 3)   \
 	X(T##_ge_s_k, 3) X(T##_ge_u_k, 3)
 
@@ -77,6 +77,17 @@
 	X(i64_store, 3) X(i32_store8, 3) X(i32_store16, 3) X(i64_store8, 3)   \
 	X(i64_store16, 3) X(i64_store32, 3)
 
+/* The same with a constant address, folded into K: loads R, K; stores
+ * B (value), K. */
+#define MYR_MEMOPS_ABS(X)                                                     \
+	X(i32_load_abs, 2) X(i64_load_abs, 2) X(i32_load8_s_abs, 2)           \
+	X(i32_load8_u_abs, 2) X(i32_load16_s_abs, 2) X(i32_load16_u_abs, 2)   \
+	X(i64_load8_s_abs, 2) X(i64_load8_u_abs, 2) X(i64_load16_s_abs, 2)    \
+	X(i64_load16_u_abs, 2) X(i64_load32_s_abs, 2) X(i64_load32_u_abs, 2)  \
+	X(i32_store_abs, 2) X(i64_store_abs, 2) X(i32_store8_abs, 2)          \
+	X(i32_store16_abs, 2) X(i64_store8_abs, 2) X(i64_store16_abs, 2)      \
+	X(i64_store32_abs, 2)
+
 #define MYR_OPS(X)                                                            \
 	MYR_BINOPS_I(X, i32)                                                  \
 	MYR_BINOPS_I(X, i64)                                                  \
@@ -86,6 +97,7 @@
 	MYR_BINOPS_K(X, i64)                                                  \
 	MYR_UNOPS(X)                                                          \
 	MYR_MEMOPS(X)                                                         \
+	MYR_MEMOPS_ABS(X)                                                     \
 	MYR_BRCMP_ALL(X)                                                      \
 	/* R, A */                                                            \
 	X(copy, 2)                                                            \

@@ -194,8 +194,10 @@ static inline void instance_drop(myr_instance *inst, uint32_t bit)
 	inst->dropped[bit >> 3] |= (uint8_t)(1u << (bit & 7));
 }
 
-/* compile.c: validates and translates every function body of m. */
+/* compile.c: validates and translates every function body of m;
+ * compile_release frees what it made. */
 bool compile_module(Module *m, myr_error *err);
+void compile_release(Module *m);
 
 /* interp.c */
 /* Prepares ex to call f (a wasm function) with args already in slots
@@ -226,6 +228,10 @@ void exec_slot_to_val(ValType t, uint64_t s, myr_val *v);
 /* api.c: a host function taking its arguments as raw slots. */
 myr_func *host_func_new_raw(myr_engine *engine, const ValType *types,
 			    uint32_t np, uint32_t nr, RawHostFn fn, void *env);
+
+/* disasm.c: prints defined function idx's internal code. */
+#include <stdio.h>
+size_t code_dump(const Module *m, uint32_t idx, FILE *out);
 
 /* instance.c */
 bool instance_eval_const(myr_instance *inst, const ConstExpr *e,

@@ -17,7 +17,8 @@
 # a failure. Failures in (c) are listed but do not fail the script. The last
 # line is the target's total, "conformance: N passed, M failed, K skipped".
 #
-# Environment: MYR_TESTSUITE (the suite, default /work/shared/wasm-testsuite),
+# Environment: MYR_TESTSUITE (the suite, default ../shared/wasm-testsuite
+# beside the project),
 # MYR_SPEC_TIMEOUT (seconds per file, default 600), JOBS (default nproc).
 set -euo pipefail
 
@@ -123,7 +124,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$build" ] || usage
 
-SUITE=${MYR_TESTSUITE:-/work/shared/wasm-testsuite}
+SUITE=${MYR_TESTSUITE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/wasm-testsuite}
 TIMEOUT=${MYR_SPEC_TIMEOUT:-600}
 RUNNER="$(cd "$build" && pwd)/tests/spec/runner"
 OUT="$(cd "$build" && pwd)/spec"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every benchmark, in order; each writes its section of docs/performance.md.
+#   bench/run.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: bench/run.sh BUILD_DIR}
+"$here/compute/run.sh" "$build"

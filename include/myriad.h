@@ -144,6 +144,16 @@ typedef struct myr_config {
 	uint64_t max_memory_bytes;
 	/* Largest table, in elements (same rules as memory). */
 	uint32_t max_table_elems;
+	/* Most instances alive at once (0: no limit). */
+	uint64_t max_instances;
+	/* Linear memories come from slab slots sized in powers of two up to
+	 * 256 MiB; larger ones get a mapping of their own, at most this
+	 * many at once. */
+	uint32_t max_large_memories;
+	/* Slots of at most this many bytes are populated in bulk as they are
+	 * handed out, which is several times cheaper than first-touch page
+	 * faults on virtual machines (0: never populate). */
+	size_t populate_max_slot;
 } myr_config;
 
 void myr_config_default(myr_config *cfg);
@@ -256,6 +266,8 @@ bool myr_table_set(myr_table *table, uint32_t i, myr_val v);
 myr_memory *myr_memory_new(myr_engine *engine, myr_limits limits,
 			   uint32_t page_size, myr_error *err);
 void myr_memory_free(myr_memory *memory);
+/* The memory's bytes. Growing may move them: the pointer is valid until
+ * the next memory.grow or myr_memory_grow. */
 uint8_t *myr_memory_data(myr_memory *memory);
 uint64_t myr_memory_size(const myr_memory *memory); /* bytes */
 uint32_t myr_memory_page_size(const myr_memory *memory);

@@ -54,7 +54,8 @@ myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes,
 	}
 	if (len)
 		memcpy(m->bytes, bytes, len);
-	if (!decode_module(m, err) || !compile_module(m, err)) {
+	if (!decode_module(m, err) || !compile_module(m, err) ||
+	    !instance_prepare(m, err)) {
 		myr_module_free(m);
 		return NULL;
 	}
@@ -71,7 +72,7 @@ void myr_module_free(myr_module *m)
 {
 	if (!m)
 		return;
-	module_free_orphans(m);
+	instance_unprepare(m);
 	compile_release(m);
 	module_release(m);
 	free(m->pub_types);
@@ -256,12 +257,8 @@ myr_memory *myr_caller_memory(myr_caller *caller)
 myr_hostret myr_caller_trap(myr_caller *caller, const char *msg)
 {
 	if (caller) {
-		Exec *ex = (Exec *)caller;
-		error_clear(&ex->error);
-		ex->error.kind = MYR_ERR_TRAP;
-		ex->error.trap = MYR_TRAP_HOST;
-		snprintf(ex->error.message, sizeof ex->error.message, "%s",
-			 msg ? msg : "host trap");
+		exec_set_trap_msg((Exec *)caller, MYR_TRAP_HOST,
+				  msg ? msg : "host trap");
 	}
 	return MYR_HOST_TRAP;
 }
@@ -270,12 +267,8 @@ myr_hostret myr_caller_exit(myr_caller *caller, int code)
 {
 	if (caller) {
 		Exec *ex = (Exec *)caller;
-		error_clear(&ex->error);
-		ex->error.kind = MYR_ERR_TRAP;
-		ex->error.trap = MYR_TRAP_EXIT;
-		ex->error.exit_code = code;
-		snprintf(ex->error.message, sizeof ex->error.message,
-			 "exit with code %d", code);
+		exec_set_trap_msg(ex, MYR_TRAP_EXIT, NULL);
+		ex->exit_code = code;
 	}
 	return MYR_HOST_TRAP;
 }
@@ -511,13 +504,14 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 			r = h->fn(NULL, h->env, args, results);
 		}
 		if (r != MYR_HOST_OK) {
-			if (err && tmp.error.kind != MYR_OK)
-				*err = tmp.error;
+			if (err && tmp.trap != MYR_TRAP_NONE)
+				exec_error(&tmp, err);
 			else
 				fail(err, MYR_ERR_TRAP, MYR_NO_OFFSET,
 				     MYR_NO_FUNC, "host function trapped");
 			if (err && err->trap == MYR_TRAP_NONE)
 				err->trap = MYR_TRAP_HOST;
+			free(tmp.trap_msg);
 			return false;
 		}
 		return true;
@@ -545,13 +539,15 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 			ex->status = MYR_STATUS_DONE;
 		} else {
 			if (err)
-				*err = ex->error;
+				exec_error(ex, err);
 			ex->status = MYR_STATUS_TRAPPED;
 			ok = false;
 		}
 	}
-	if (is_nested)
+	if (is_nested) {
 		free(nested.stack);
+		free(nested.trap_msg);
+	}
 	return ok;
 }
 
@@ -605,5 +601,15 @@ size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 
 const myr_error *myr_instance_error(const myr_instance *inst)
 {
-	return &inst->ex.error;
+	Exec *ex = (Exec *)&inst->ex;
+	if (!ex->error) {
+		ex->error = malloc(sizeof *ex->error);
+		if (!ex->error)
+			return NULL;
+	}
+	if (ex->status == MYR_STATUS_TRAPPED)
+		exec_error(ex, ex->error);
+	else
+		error_clear(ex->error);
+	return ex->error;
 }

@@ -16,6 +16,9 @@ void myr_config_default(myr_config *cfg)
 	cfg->initial_stack_bytes = 256;
 	cfg->max_memory_bytes = (uint64_t)1 << 32;
 	cfg->max_table_elems = 10u * 1000 * 1000;
+	cfg->max_instances = 0;
+	cfg->max_large_memories = 4096;
+	cfg->populate_max_slot = 16 * 1024;
 }
 
 myr_engine *myr_engine_new(const myr_config *cfg)
@@ -32,6 +35,11 @@ myr_engine *myr_engine_new(const myr_config *cfg)
 	if (e->cfg.max_stack_bytes < e->cfg.initial_stack_bytes)
 		e->cfg.max_stack_bytes = e->cfg.initial_stack_bytes;
 	pthread_mutex_init(&e->types_lock, NULL);
+	mem_slab_init(&e->mem_slab, e->cfg.populate_max_slot);
+	for (int i = 0; i < BLOCK_CLASSES; i++)
+		slab_class_init(&e->blocks[i], (size_t)(i + 1) * BLOCK_STEP,
+				(size_t)256 << 20, e->cfg.populate_max_slot > 0,
+				false);
 	return e;
 }
 
@@ -49,6 +57,9 @@ void myr_engine_free(myr_engine *e)
 	}
 	free(e->type_buckets);
 	pthread_mutex_destroy(&e->types_lock);
+	mem_slab_destroy(&e->mem_slab);
+	for (int i = 0; i < BLOCK_CLASSES; i++)
+		slab_class_destroy(&e->blocks[i]);
 	free(e);
 }
 

@@ -6,9 +6,14 @@
 
 #include <pthread.h>
 
+#include <stdatomic.h>
+
+#include "slab.h"
 #include "util.h"
 
 typedef struct TypeEntry TypeEntry;
+
+enum { BLOCK_CLASSES = 4096 / 64 };
 
 struct myr_engine {
 	myr_config cfg;
@@ -16,7 +21,17 @@ struct myr_engine {
 	TypeEntry **type_buckets;
 	uint32_t type_nbuckets;
 	uint32_t ntypes;
+
+	/* Where linear memories and instance blocks come from. */
+	MemSlab mem_slab;
+	SlabClass blocks[BLOCK_CLASSES];
+	atomic_ulong instances_live;
+	atomic_uint large_memories;
 };
+
+/* Instance blocks come in steps of BLOCK_STEP bytes up to BLOCK_MAX; larger
+ * ones are malloc'd. */
+enum { BLOCK_STEP = 64, BLOCK_MAX = 4096 };
 
 /* Returns the id of the signature (params then results, binary type
  * codes), registering it if new. Thread-safe. UINT32_MAX if out of

@@ -1,6 +1,20 @@
 /*
  * Instantiation: linking imports, creating memories, tables and globals,
  * running active segments and the start function; and freeing.
+ *
+ * Layout. An instance is a single block, carved from an engine slab class
+ * of its size:
+ *
+ *   myr_instance | own myr_memory structs | own myr_table structs |
+ *   defined globals | imported global cells | memory pointers |
+ *   table pointers | imported functions | function objects (refs) |
+ *   dropped-segment bitset | initial value stack
+ *
+ * The module computes the offsets once (instance_prepare) together with
+ * everything about the initial state that does not depend on the
+ * instance: global values, data segment offsets and their non-zero
+ * extents. Instantiating is then a slot allocation, a few copies and the
+ * parts that do depend on the instance.
  */
 #include <stdio.h>
 
@@ -10,10 +24,12 @@
 /* ------------------------------------------------------------------ */
 /* Constant expressions (validated by the decoder)                     */
 
-bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
-			 uint64_t *out)
+/* Evaluates e. With inst NULL, fails on anything that needs an instance
+ * (global.get, ref.func), which is how the module finds what it can
+ * precompute. */
+static bool eval_const(const Module *m, myr_instance *inst,
+		       const ConstExpr *e, uint64_t *out)
 {
-	const Module *m = inst->mod;
 	uint64_t stack[16];
 	unsigned sp = 0;
 	Reader r = {.p = e->code, .end = e->code + e->len, .base = m->bytes};
@@ -23,8 +39,9 @@ bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
 			return false;
 		if (op == 0x0B)
 			break;
-		if (sp == COUNT_OF(stack) && op != 0x6A && op != 0x6B &&
-		    op != 0x6C && op != 0x7C && op != 0x7D && op != 0x7E)
+		bool binary = op == 0x6A || op == 0x6B || op == 0x6C ||
+			      op == 0x7C || op == 0x7D || op == 0x7E;
+		if (sp == COUNT_OF(stack) && !binary)
 			return false;
 		switch (op) {
 		case 0x41: {
@@ -64,14 +81,14 @@ bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
 		}
 		case 0xD2: {
 			uint32_t f;
-			if (!rd_u32(&r, &f))
+			if (!inst || !rd_u32(&r, &f))
 				return false;
 			stack[sp++] = (uint64_t)(uintptr_t)instance_func(inst, f);
 			break;
 		}
 		case 0x23: {
 			uint32_t g;
-			if (!rd_u32(&r, &g))
+			if (!inst || !rd_u32(&r, &g))
 				return false;
 			stack[sp++] = g < m->nglobal_imports
 					      ? *inst->global_imps[g]
@@ -79,7 +96,7 @@ bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
 			break;
 		}
 		default: {
-			if (sp < 2)
+			if (!binary || sp < 2)
 				return false;
 			uint64_t b = stack[--sp], a = stack[sp - 1], v;
 			switch (op) {
@@ -88,8 +105,7 @@ bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
 			case 0x6C: v = (uint32_t)((uint32_t)a * (uint32_t)b); break;
 			case 0x7C: v = a + b; break;
 			case 0x7D: v = a - b; break;
-			case 0x7E: v = a * b; break;
-			default: return false;
+			default: v = a * b; break;
 			}
 			stack[sp - 1] = v;
 		}
@@ -98,6 +114,80 @@ bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
 	if (sp != 1)
 		return false;
 	*out = stack[0];
+	return true;
+}
+
+bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
+			 uint64_t *out)
+{
+	return eval_const(inst->mod, inst, e, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* What the module precomputes                                         */
+
+static uint32_t align_to(uint32_t n, uint32_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+bool instance_prepare(Module *m, myr_error *err)
+{
+	uint32_t own_mems = m->nmems - m->nmem_imports;
+	uint32_t own_tables = m->ntables - m->ntable_imports;
+	uint32_t ndef_globals = m->nglobals - m->nglobal_imports;
+	uint64_t off = sizeof(myr_instance);
+#define PART(field, bytes)                                                    \
+	do {                                                                  \
+		off = align_to((uint32_t)off, 8);                             \
+		m->layout.field = (uint32_t)off;                              \
+		off += (uint64_t)(bytes);                                     \
+	} while (0)
+	PART(own_mems, (uint64_t)own_mems * sizeof(myr_memory));
+	PART(own_tables, (uint64_t)own_tables * sizeof(myr_table));
+	PART(globals, (uint64_t)ndef_globals * 8);
+	PART(global_imps, (uint64_t)m->nglobal_imports * 8);
+	PART(mems, (uint64_t)m->nmems * 8);
+	PART(tables, (uint64_t)m->ntables * 8);
+	PART(func_imps, (uint64_t)m->nfunc_imports * 8);
+	PART(refs, (uint64_t)m->nrefs * sizeof(myr_func));
+	PART(dropped, ((uint64_t)m->nelems + m->ndatas + 7) / 8);
+	PART(stack, align_to((uint32_t)m->engine->cfg.initial_stack_bytes, 8));
+#undef PART
+	if (off > UINT32_MAX / 2)
+		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+			    "the module's instances would take %llu bytes each",
+			    (unsigned long long)off);
+	m->layout.size = align_to((uint32_t)off, BLOCK_STEP);
+
+	m->global_init = xcalloc(ndef_globals, sizeof(uint64_t));
+	m->global_dynamic = xcalloc(ndef_globals, 1);
+	if (!m->global_init || !m->global_dynamic)
+		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+			    "out of memory");
+	for (uint32_t i = 0; i < ndef_globals; i++) {
+		if (!eval_const(m, NULL, &m->globals[i].init,
+				&m->global_init[i])) {
+			m->global_dynamic[i] = 1;
+			m->any_global_dynamic = true;
+		}
+	}
+	for (uint32_t i = 0; i < m->ndatas; i++) {
+		DataSeg *d = &m->datas[i];
+		uint64_t v;
+		if (d->mode != SEG_ACTIVE ||
+		    !eval_const(m, NULL, &d->offset, &v))
+			continue;
+		d->const_offset = true;
+		d->offset_value = (uint32_t)v;
+		uint32_t a = 0, b = d->len;
+		while (a < b && d->bytes[a] == 0)
+			a++;
+		while (b > a && d->bytes[b - 1] == 0)
+			b--;
+		d->nz_start = a;
+		d->nz_len = b - a;
+	}
 	return true;
 }
 
@@ -119,23 +209,20 @@ static bool link_fail(myr_error *err, const Import *im, const char *why)
 		    (int)im->name.len, im->name.s, why);
 }
 
-/* An import of limits `want` accepts an object whose limits are `have`. */
+/* An import of limits `want` accepts an object of current size `have_min`
+ * and declared maximum `have`. */
 static bool limits_match(const Limits *have, uint64_t have_min,
 			 const Limits *want)
 {
-	(void)have;
 	if (have_min < want->min)
 		return false;
-	if (want->has_max) {
-		if (!have->has_max || have->max > want->max)
-			return false;
-	}
+	if (want->has_max && (!have->has_max || have->max > want->max))
+		return false;
 	return true;
 }
 
 static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
-			uint32_t *nf, uint32_t *nt, uint32_t *nm,
-			uint32_t *ng, myr_error *err)
+			uint32_t *idx, myr_error *err)
 {
 	const Module *m = inst->mod;
 	const Import *im = &m->imports[i];
@@ -152,7 +239,7 @@ static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
 			return link_fail(err, im, "null function");
 		if (f->canon != m->types[im->u.type_idx].canon)
 			return link_fail(err, im, "function signature differs");
-		inst->func_imps[(*nf)++] = (myr_func *)f;
+		inst->func_imps[idx[EXT_FUNC]++] = (myr_func *)f;
 		return true;
 	}
 	case EXT_TABLE: {
@@ -161,12 +248,10 @@ static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
 			return link_fail(err, im, "null table");
 		if (t->type != im->u.table.elem)
 			return link_fail(err, im, "element type differs");
-		Limits have = {.min = t->size,
-			       .max = t->declared_max,
-			       .has_max = t->has_max};
+		Limits have = {.max = t->declared_max, .has_max = t->has_max};
 		if (!limits_match(&have, t->size, &im->u.table.lim))
 			return link_fail(err, im, "limits do not match");
-		inst->tables[(*nt)++] = t;
+		inst->tables[idx[EXT_TABLE]++] = t;
 		return true;
 	}
 	case EXT_MEMORY: {
@@ -175,13 +260,12 @@ static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
 			return link_fail(err, im, "null memory");
 		if (mem->page_log2 != im->u.mem.page_log2)
 			return link_fail(err, im, "page size differs");
-		uint64_t pages = mem->size >> mem->page_log2;
-		Limits have = {.min = pages,
-			       .max = mem->declared_max,
+		Limits have = {.max = mem->declared_max,
 			       .has_max = mem->has_max};
-		if (!limits_match(&have, pages, &im->u.mem.lim))
+		if (!limits_match(&have, mem->size >> mem->page_log2,
+				  &im->u.mem.lim))
 			return link_fail(err, im, "limits do not match");
-		inst->mems[(*nm)++] = mem;
+		inst->mems[idx[EXT_MEMORY]++] = mem;
 		return true;
 	}
 	case EXT_GLOBAL: {
@@ -190,8 +274,8 @@ static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
 			return link_fail(err, im, "null global");
 		if (g->type != im->u.global.type || g->mut != im->u.global.mut)
 			return link_fail(err, im, "global type differs");
-		inst->global_imps[*ng] = g->cell;
-		inst->global_objs[(*ng)++] = g;
+		inst->global_imps[idx[EXT_GLOBAL]] = g->cell;
+		inst->global_objs[idx[EXT_GLOBAL]++] = g;
 		return true;
 	}
 	}
@@ -236,67 +320,87 @@ static myr_trap run_segments(myr_instance *inst)
 		const DataSeg *s = &m->datas[i];
 		if (s->mode != SEG_ACTIVE)
 			continue;
-		uint64_t off;
-		if (!instance_eval_const(inst, &s->offset, &off))
+		uint64_t off = s->offset_value;
+		if (!s->const_offset &&
+		    !instance_eval_const(inst, &s->offset, &off))
 			return MYR_TRAP_MEMORY_OOB;
 		myr_memory *mem = inst->mems[s->mem];
 		uint64_t d = (uint32_t)off;
 		if (d + s->len > mem->size)
 			return MYR_TRAP_MEMORY_OOB;
-		if (s->len)
+		if (s->mem >= m->nmem_imports) {
+			/* A fresh memory is zero: copy the non-zero part. */
+			if (s->nz_len || !s->const_offset)
+				memcpy(mem->base + d + s->nz_start,
+				       s->bytes + s->nz_start,
+				       s->const_offset ? s->nz_len : s->len);
+		} else if (s->len) {
 			memcpy(mem->base + d, s->bytes, s->len);
+		}
 		instance_drop(inst, m->nelems + i);
 	}
 	return MYR_TRAP_NONE;
 }
 
-static bool alloc_parts(myr_instance *inst, myr_error *err)
+/* Sanitizer builds take blocks from malloc, where ASan can see overruns
+ * between neighbouring instances. */
+#ifdef MYR_SANITIZED
+#define USE_BLOCK_SLAB 0
+#else
+#define USE_BLOCK_SLAB 1
+#endif
+
+static myr_instance *alloc_block(myr_engine *e, uint32_t size)
+{
+	if (USE_BLOCK_SLAB && size <= BLOCK_MAX)
+		return slab_alloc(&e->blocks[size / BLOCK_STEP - 1]);
+	return malloc(size);
+}
+
+static void free_block(myr_engine *e, myr_instance *inst, uint32_t size)
+{
+	if (USE_BLOCK_SLAB && size <= BLOCK_MAX)
+		slab_free(&e->blocks[size / BLOCK_STEP - 1], inst, 0, 0);
+	else
+		free(inst);
+}
+
+/* Points the instance's part pointers into its block. */
+static void carve(myr_instance *inst)
 {
 	const Module *m = inst->mod;
-	uint32_t ndef_globals = m->nglobals - m->nglobal_imports;
-	inst->globals = xcalloc(ndef_globals, sizeof(uint64_t));
-	inst->global_imps = xcalloc(m->nglobal_imports, sizeof(uint64_t *));
-	inst->global_objs = xcalloc(m->nglobals, sizeof(myr_global *));
-	inst->mems = xcalloc(m->nmems, sizeof(myr_memory *));
-	inst->tables = xcalloc(m->ntables, sizeof(myr_table *));
-	inst->func_imps = xcalloc(m->nfunc_imports, sizeof(myr_func *));
-	inst->refs = xcalloc(m->nrefs, sizeof(myr_func));
-	inst->dropped = xcalloc((m->nelems + m->ndatas + 7) / 8, 1);
-	size_t stack_slots = inst->engine->cfg.initial_stack_bytes / 8;
-	inst->ex.stack = xcalloc(stack_slots, sizeof(uint64_t));
-	if (!inst->globals || !inst->global_imps || !inst->global_objs ||
-	    !inst->mems || !inst->tables || !inst->func_imps || !inst->refs ||
-	    !inst->dropped || !inst->ex.stack)
-		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
-			    "out of memory while instantiating");
-	inst->ex.stack_end = inst->ex.stack + stack_slots;
-	inst->ex.max_slots = inst->engine->cfg.max_stack_bytes / 8;
-	return true;
+	uint8_t *b = (uint8_t *)inst;
+	inst->globals = (uint64_t *)(b + m->layout.globals);
+	inst->global_imps = (uint64_t **)(b + m->layout.global_imps);
+	inst->mems = (myr_memory **)(b + m->layout.mems);
+	inst->tables = (myr_table **)(b + m->layout.tables);
+	inst->func_imps = (myr_func **)(b + m->layout.func_imps);
+	inst->refs = (myr_func *)(b + m->layout.refs);
+	inst->dropped = b + m->layout.dropped;
+	myr_memory *own_mems = (myr_memory *)(b + m->layout.own_mems);
+	for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+		inst->mems[i] = &own_mems[i - m->nmem_imports];
+	myr_table *own_tables = (myr_table *)(b + m->layout.own_tables);
+	for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+		inst->tables[i] = &own_tables[i - m->ntable_imports];
+	Exec *ex = &inst->ex;
+	ex->stack = (uint64_t *)(b + m->layout.stack);
+	ex->stack_end = (uint64_t *)(b + m->layout.size);
+	ex->stack_inline = true;
+	ex->max_slots = inst->engine->cfg.max_stack_bytes / 8;
 }
 
 static bool create_own(myr_instance *inst, myr_error *err)
 {
 	const Module *m = inst->mod;
 	myr_engine *e = inst->engine;
-	for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
-		myr_memory *mem = calloc(1, sizeof *mem);
-		if (!mem)
-			return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET,
-				    MYR_NO_FUNC, "out of memory");
-		inst->mems[i] = mem;
-		if (!memory_init_obj(mem, e, &m->mems[i], err))
+	for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+		if (!memory_init_obj(inst->mems[i], e, &m->mems[i], err))
 			return false;
-	}
-	for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
-		myr_table *t = calloc(1, sizeof *t);
-		if (!t)
-			return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET,
-				    MYR_NO_FUNC, "out of memory");
-		inst->tables[i] = t;
-		if (!table_init_obj(t, &m->tables[i], e->cfg.max_table_elems,
-				    err))
+	for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+		if (!table_init_obj(inst->tables[i], &m->tables[i],
+				    e->cfg.max_table_elems, err))
 			return false;
-	}
 	for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
 		uint32_t s = m->ref_slot[f];
 		if (s == UINT32_MAX)
@@ -308,14 +412,20 @@ static bool create_own(myr_instance *inst, myr_error *err)
 					   .def = def,
 					   .inst = inst};
 	}
-	uint32_t nimp = m->nglobal_imports;
-	for (uint32_t i = nimp; i < m->nglobals; i++) {
-		const Global *g = &m->globals[i - nimp];
-		if (!instance_eval_const(inst, &g->init,
-					 &inst->globals[i - nimp]))
-			return fail(err, MYR_ERR_INVALID, g->init.offset,
-				    MYR_NO_FUNC,
-				    "cannot evaluate global initializer");
+	uint32_t nimp = m->nglobal_imports, ndef = m->nglobals - nimp;
+	if (ndef)
+		memcpy(inst->globals, m->global_init, ndef * sizeof(uint64_t));
+	if (m->any_global_dynamic) {
+		for (uint32_t i = 0; i < ndef; i++) {
+			const Global *g = &m->globals[i];
+			if (m->global_dynamic[i] &&
+			    !instance_eval_const(inst, &g->init,
+						 &inst->globals[i]))
+				return fail(err, MYR_ERR_INVALID, g->init.offset,
+					    MYR_NO_FUNC,
+					    "cannot evaluate global "
+					    "initializer");
+		}
 	}
 	for (uint32_t i = 0; i < m->nelems; i++) {
 		const ElemSeg *s = &m->elems[i];
@@ -331,31 +441,22 @@ static bool create_own(myr_instance *inst, myr_error *err)
 static void instance_release(myr_instance *inst)
 {
 	const Module *m = inst->mod;
-	if (inst->mems)
-		for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
-			if (inst->mems[i]) {
-				memory_release(inst->mems[i]);
-				free(inst->mems[i]);
-			}
-	if (inst->tables)
-		for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
-			if (inst->tables[i]) {
-				table_release(inst->tables[i]);
-				free(inst->tables[i]);
-			}
-	if (inst->global_objs)
+	myr_engine *e = inst->engine;
+	for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+		memory_release(inst->mems[i]);
+	for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+		table_release(inst->tables[i]);
+	if (inst->global_objs) {
 		for (uint32_t i = m->nglobal_imports; i < m->nglobals; i++)
 			free(inst->global_objs[i]);
-	free(inst->globals);
-	free(inst->global_imps);
-	free(inst->global_objs);
-	free(inst->mems);
-	free(inst->tables);
-	free(inst->func_imps);
-	free(inst->refs);
-	free(inst->dropped);
-	free(inst->ex.stack);
-	free(inst);
+		free(inst->global_objs);
+	}
+	if (!inst->ex.stack_inline)
+		free(inst->ex.stack);
+	free(inst->ex.trap_msg);
+	free(inst->ex.error);
+	atomic_fetch_sub(&e->instances_live, 1);
+	free_block(e, inst, inst->block_size);
 }
 
 /* An instance whose instantiation trapped may already be referenced by
@@ -370,7 +471,7 @@ static void keep_until_module_free(myr_instance *inst)
 	pthread_mutex_unlock(&inst->engine->types_lock);
 }
 
-void module_free_orphans(Module *m)
+void instance_unprepare(Module *m)
 {
 	myr_instance *i = m->orphans;
 	while (i) {
@@ -379,6 +480,10 @@ void module_free_orphans(Module *m)
 		i = next;
 	}
 	m->orphans = NULL;
+	free(m->global_init);
+	free(m->global_dynamic);
+	m->global_init = NULL;
+	m->global_dynamic = NULL;
 }
 
 /* Runs the start function to completion. */
@@ -403,25 +508,46 @@ myr_instance *myr_instance_new(myr_module *m, const myr_extern *imports,
 			       size_t nimports, myr_error *err)
 {
 	error_clear(err);
+	myr_engine *e = m->engine;
 	if (nimports != m->nimports) {
 		fail(err, MYR_ERR_LINK, MYR_NO_OFFSET, MYR_NO_FUNC,
 		     "the module has %u imports but %zu were given",
 		     m->nimports, nimports);
 		return NULL;
 	}
-	myr_instance *inst = calloc(1, sizeof *inst);
-	if (!inst) {
+	unsigned long live = atomic_fetch_add(&e->instances_live, 1);
+	if (e->cfg.max_instances && live >= e->cfg.max_instances) {
+		atomic_fetch_sub(&e->instances_live, 1);
 		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
-		     "out of memory");
+		     "too many instances (limit %llu)",
+		     (unsigned long long)e->cfg.max_instances);
 		return NULL;
 	}
+	myr_instance *inst = alloc_block(e, m->layout.size);
+	if (!inst) {
+		atomic_fetch_sub(&e->instances_live, 1);
+		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+		     "out of memory for an instance of %u bytes",
+		     m->layout.size);
+		return NULL;
+	}
+	/* Everything but the stack starts zeroed. */
+	memset(inst, 0, m->layout.stack);
 	inst->mod = m;
-	inst->engine = m->engine;
-	if (!alloc_parts(inst, err))
-		goto fail;
-	uint32_t nf = 0, nt = 0, nm = 0, ng = 0;
+	inst->engine = e;
+	inst->block_size = m->layout.size;
+	carve(inst);
+	if (m->nglobal_imports) {
+		inst->global_objs = xcalloc(m->nglobals, sizeof(myr_global *));
+		if (!inst->global_objs) {
+			fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+			     "out of memory");
+			goto fail;
+		}
+	}
+	uint32_t idx[4] = {0};
 	for (uint32_t i = 0; i < m->nimports; i++)
-		if (!link_import(inst, i, &imports[i], &nf, &nt, &nm, &ng, err))
+		if (!link_import(inst, i, &imports[i], idx, err))
 			goto fail;
 	if (!create_own(inst, err))
 		goto fail;
@@ -462,9 +588,14 @@ const myr_module *myr_instance_module(const myr_instance *inst)
 /* The myr_global object for global idx, created on first use. */
 static myr_global *global_object(myr_instance *inst, uint32_t idx)
 {
+	const Module *m = inst->mod;
+	if (!inst->global_objs) {
+		inst->global_objs = xcalloc(m->nglobals, sizeof(myr_global *));
+		if (!inst->global_objs)
+			return NULL;
+	}
 	if (inst->global_objs[idx])
 		return inst->global_objs[idx];
-	const Module *m = inst->mod;
 	myr_global *g = calloc(1, sizeof *g);
 	if (!g)
 		return NULL;

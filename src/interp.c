@@ -72,18 +72,36 @@ static __attribute__((noinline, cold)) int do_trap(Exec *ex, const Cell *pc,
 						   uint64_t *fp, myr_trap code)
 {
 	(void)fp;
-	error_clear(&ex->error);
-	ex->error.kind = MYR_ERR_TRAP;
-	ex->error.trap = code;
-	uint32_t fi = func_at(ex->inst->mod, pc);
-	ex->error.func = fi;
-	if (fi != MYR_NO_FUNC)
-		snprintf(ex->error.message, sizeof ex->error.message,
-			 "%s (in function %u)", myr_trap_message(code), fi);
-	else
-		snprintf(ex->error.message, sizeof ex->error.message, "%s",
-			 myr_trap_message(code));
+	ex->trap = (uint8_t)code;
+	ex->trap_func = func_at(ex->inst->mod, pc);
 	return RUN_TRAP;
+}
+
+void exec_set_trap_msg(Exec *ex, myr_trap trap, const char *msg)
+{
+	ex->trap = (uint8_t)trap;
+	ex->trap_func = MYR_NO_FUNC;
+	free(ex->trap_msg);
+	ex->trap_msg = msg ? strdup(msg) : NULL;
+}
+
+void exec_error(const Exec *ex, myr_error *out)
+{
+	error_clear(out);
+	out->kind = MYR_ERR_TRAP;
+	out->trap = (myr_trap)ex->trap;
+	out->func = ex->trap_func;
+	out->exit_code = ex->exit_code;
+	const char *what = ex->trap_msg ? ex->trap_msg
+					: myr_trap_message(out->trap);
+	if (ex->trap == MYR_TRAP_EXIT)
+		snprintf(out->message, sizeof out->message,
+			 "exit with code %d", ex->exit_code);
+	else if (ex->trap_func != MYR_NO_FUNC)
+		snprintf(out->message, sizeof out->message,
+			 "%s (in function %u)", what, ex->trap_func);
+	else
+		snprintf(out->message, sizeof out->message, "%s", what);
 }
 
 static __attribute__((noinline)) int do_pause(Exec *ex, const Cell *pc,
@@ -102,9 +120,18 @@ uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need)
 		return NULL;
 	size_t ncap = MAX(cap * 2, off + need);
 	ncap = MIN(ncap, ex->max_slots);
-	uint64_t *s = xrealloc_array(ex->stack, ncap, sizeof *s);
+	uint64_t *s;
+	if (ex->stack_inline) {
+		/* The first growth leaves the instance block's stack. */
+		s = xrealloc_array(NULL, ncap, sizeof *s);
+		if (s)
+			memcpy(s, ex->stack, cap * sizeof *s);
+	} else {
+		s = xrealloc_array(ex->stack, ncap, sizeof *s);
+	}
 	if (!s)
 		return NULL;
+	ex->stack_inline = false;
 	ex->stack = s;
 	ex->stack_end = s + ncap;
 	return s + off;
@@ -974,7 +1001,7 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 	do {                                                                  \
 		if ((rc) == RUN_OUT_OF_FUEL)                                  \
 			PAUSE();                                              \
-		if (ex->error.kind == MYR_OK)                                 \
+		if (ex->trap == MYR_TRAP_NONE)                                \
 			TRAP(MYR_TRAP_STACK_EXHAUSTED);                       \
 		return (rc);                                                  \
 	} while (0)
@@ -982,7 +1009,7 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 H(call_import)
 {
 	const myr_func *fn = ex->func_imps[F(1)];
-	error_clear(&ex->error);
+	ex->trap = MYR_TRAP_NONE;
 	int rc = call_object(ex, fn, F(0), pc + 2, &pc, &fp, &mem, &memsize,
 			     &fuel);
 	if (UNLIKELY(rc != RUN_DONE))
@@ -1031,7 +1058,7 @@ H(call_indirect)
 		pc = f->code;
 		DISPATCH();
 	}
-	error_clear(&ex->error);
+	ex->trap = MYR_TRAP_NONE;
 	int rc = call_object(ex, fn, F(0), pc + 3, &pc, &fp, &mem, &memsize,
 			     &fuel);
 	if (UNLIKELY(rc != RUN_DONE))
@@ -1141,7 +1168,7 @@ H(return_call)
 		}                                                             \
 		ex->pc = pc;                                                  \
 		ex->fp_off = (size_t)(fp - ex->stack);                        \
-		error_clear(&ex->error);                                      \
+		ex->trap = MYR_TRAP_NONE;                                      \
 		int rc_ = call_host(ex, (fn), fp + (base));                   \
 		if (rc_ != RUN_DONE)                                          \
 			return rc_;                                           \
@@ -1243,12 +1270,8 @@ static int call_host(Exec *ex, const myr_func *fn, uint64_t *slots)
 	}
 	if (r == MYR_HOST_OK)
 		return RUN_DONE;
-	if (ex->error.kind == MYR_OK) {
-		ex->error.kind = MYR_ERR_TRAP;
-		ex->error.trap = MYR_TRAP_HOST;
-		snprintf(ex->error.message, sizeof ex->error.message,
-			 "host function trapped");
-	}
+	if (ex->trap == MYR_TRAP_NONE)
+		exec_set_trap_msg(ex, MYR_TRAP_HOST, "host function trapped");
 	return RUN_TRAP;
 }
 
@@ -1285,6 +1308,6 @@ int exec_run(Exec *ex, int64_t fuel)
 	uint64_t *fp = ex->stack + ex->fp_off;
 	uint8_t *mem = ex->mem ? ex->mem->base : NULL;
 	uint64_t memsize = ex->mem ? ex->mem->size : 0;
-	error_clear(&ex->error);
+	ex->trap = MYR_TRAP_NONE;
 	return pc->fn(pc, fp, mem, memsize, fuel, ex);
 }

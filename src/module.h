@@ -137,6 +137,12 @@ typedef struct DataSeg {
 	ConstExpr offset; /* active only; i32 */
 	const uint8_t *bytes; /* points into Module.bytes */
 	uint32_t len;
+	/* Precomputed at load (instance.c): the offset when it is a
+	 * constant, and the part of the bytes between the first and the last
+	 * non-zero byte, all that a fresh (zeroed) memory needs copied. */
+	bool const_offset;
+	uint32_t offset_value;
+	uint32_t nz_start, nz_len;
 } DataSeg;
 
 /* Runs of identical local types as declared in the code section. */
@@ -226,6 +232,18 @@ struct myr_module {
 	uint32_t nrefs;
 	uint32_t *ref_slot;
 
+	/* The instance block's layout: byte offsets of each part
+	 * (instance.c). */
+	struct {
+		uint32_t own_mems, own_tables, globals, global_imps, mems;
+		uint32_t tables, func_imps, refs, dropped, stack, size;
+	} layout;
+	/* Initial values of the defined globals, where they do not depend on
+	 * the instance; global_dynamic marks those that do. */
+	uint64_t *global_init;
+	uint8_t *global_dynamic;
+	bool any_global_dynamic;
+
 	/* myr_functype copies of `types` for the public API (api.c). */
 	myr_functype *pub_types;
 	myr_valtype *pub_valtypes;
@@ -258,7 +276,9 @@ bool decode_module(Module *m, myr_error *err);
 /* Frees everything decode_module allocated (safe on a partial module). */
 void module_release(Module *m);
 
-/* instance.c: frees the instances kept by a failed instantiation. */
-void module_free_orphans(Module *m);
+/* instance.c: computes the instance layout and the initial state at load;
+ * frees what that made and the instances kept by failed instantiations. */
+bool instance_prepare(Module *m, myr_error *err);
+void instance_unprepare(Module *m);
 
 #endif

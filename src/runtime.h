@@ -64,13 +64,14 @@ enum { FRAME_HEADER = 3 };
 
 struct myr_memory {
 	uint8_t *base;
-	uint64_t size;      /* bytes */
-	uint64_t max_size;  /* bytes, after applying the engine limit */
-	uint64_t reserved;  /* bytes of address space behind base */
+	uint64_t size;         /* bytes */
+	uint64_t max_size;     /* bytes, after applying the engine limit */
+	uint64_t capacity;     /* bytes usable before growing must move */
 	uint64_t declared_max; /* in pages, as the type says (for linking) */
 	bool has_max;
 	uint8_t page_log2;
-	bool owned_by_host; /* created by myr_memory_new */
+	int8_t slab_class;     /* MemSlab class of the slot, -1: own mapping */
+	bool owned_by_host;    /* created by myr_memory_new */
 	myr_engine *engine;
 };
 
@@ -138,14 +139,22 @@ struct Exec {
 	const Cell *pc;
 	size_t fp_off;
 
-	/* The trap that ended the run. */
-	myr_error error;
-	uint8_t status; /* myr_status */
-	bool running;   /* inside exec_run: a nested call needs its own stack */
-	uint32_t nresults;
+	/* How the run ended if it trapped: compact, because a million
+	 * instances carry it; myr_instance_error expands it on demand. */
+	uint8_t trap;        /* myr_trap, MYR_TRAP_NONE if none */
+	uint8_t status;      /* myr_status */
+	bool running;        /* inside exec_run: a nested call needs its own stack */
+	bool stack_inline;   /* the stack is the instance block's, not malloc'd */
+	uint32_t trap_func;
+	int32_t exit_code;
+	char *trap_msg;      /* a host trap's message (malloc'd), or NULL */
+	myr_error *error;    /* built by myr_instance_error (malloc'd) */
 	const FuncType *call_type; /* type of the started call */
 };
 
+/* An instance is one block (see instance.c, "Layout"): this header, then
+ * its own memories and tables, globals, import pointers, function
+ * objects, the dropped-segment bitset and the initial value stack. */
 struct myr_instance {
 	const Module *mod;
 	myr_engine *engine;
@@ -158,9 +167,13 @@ struct myr_instance {
 	myr_func *refs;         /* mod->nrefs function objects */
 	uint8_t *dropped;       /* bitset: elem segments, then data segments */
 	/* Global objects: imported ones, and exported ones created on
-	 * demand by myr_instance_export. */
+	 * demand by myr_instance_export (allocated when first needed). */
 	myr_global **global_objs;
 	myr_instance *next_orphan; /* see keep_until_module_free */
+	uint32_t block_size;       /* bytes of the block, for freeing it */
+	/* For whoever runs the instance (the scheduler). */
+	void *user;
+	uint64_t user_index;
 };
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
@@ -208,6 +221,11 @@ int exec_run(Exec *ex, int64_t fuel);
 /* Grows the stack so that `need` slots fit above fp; returns the new fp
  * or NULL past the limit. */
 uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need);
+
+/* interp.c: the full trap record of ex as a myr_error, and setting a
+ * trap with a message (copied). */
+void exec_error(const Exec *ex, myr_error *out);
+void exec_set_trap_msg(Exec *ex, myr_trap trap, const char *msg);
 
 /* memory.c */
 bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,

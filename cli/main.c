@@ -17,23 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "myriad.h"
-
-enum { EXIT_TRAP = 1, EXIT_USAGE = 2 };
+#include "cli.h"
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
 /* Command line                                                        */
-
-typedef struct Options {
-	const char *module; /* the first positional argument */
-	const char **args;  /* the other positional arguments */
-	size_t nargs;
-	const char *invoke; /* --invoke */
-	int64_t fuel;	    /* --fuel; 0: run each call in one go */
-	bool help;
-} Options;
 
 /* Which commands an option belongs to. */
 enum { CMD_RUN = 1u << 0, CMD_VALIDATE = 1u << 1, CMD_ALL = ~0u };
@@ -63,6 +52,104 @@ static bool set_fuel(Options *o, const char *value)
 	return true;
 }
 
+/* "1us", "500ns", "10s", "2m", or a bare number of nanoseconds. */
+static bool parse_duration(const char *value, uint64_t *ns)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	if (errno || end == value || v < 0)
+		return false;
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"", 1},	  {"ns", 1},	{"us", 1e3}, {"ms", 1e6},
+		     {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+	for (size_t i = 0; i < COUNT_OF(units); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			*ns = (uint64_t)(v * units[i].ns);
+			return *ns > 0;
+		}
+	return false;
+}
+
+/* "65536", "64K", "16KiB", "2M", "1G": bytes (K = 1024). */
+static bool parse_size(const char *value, uint64_t *bytes)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(value, &end, 0);
+	if (errno || end == value || *value == '-')
+		return false;
+	static const struct {
+		const char *unit;
+		unsigned shift;
+	} units[] = {{"", 0},	  {"B", 0},	{"K", 10},   {"KiB", 10},
+		     {"KB", 10},  {"M", 20},	{"MiB", 20}, {"MB", 20},
+		     {"G", 30},	  {"GiB", 30}, {"GB", 30}};
+	for (size_t i = 0; i < COUNT_OF(units); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			if (v > (UINT64_MAX >> units[i].shift))
+				return false;
+			*bytes = (uint64_t)v << units[i].shift;
+			return true;
+		}
+	return false;
+}
+
+static bool set_count(uint64_t *out, const char *value, uint64_t max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(value, &end, 10);
+	if (errno || *end || end == value || n == 0 || n > max ||
+	    *value == '-')
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool set_instances(Options *o, const char *value)
+{
+	return set_count(&o->instances, value, UINT64_C(1) << 32);
+}
+
+static bool set_threads(Options *o, const char *value)
+{
+	uint64_t n;
+	if (!set_count(&n, value, 1024))
+		return false;
+	o->threads = (uint32_t)n;
+	return true;
+}
+
+static bool set_slice(Options *o, const char *value)
+{
+	return parse_duration(value, &o->slice_ns);
+}
+
+static bool set_duration(Options *o, const char *value)
+{
+	return parse_duration(value, &o->duration_ns);
+}
+
+static bool set_max_memory(Options *o, const char *value)
+{
+	return parse_size(value, &o->max_memory) && o->max_memory > 0;
+}
+
+static bool set_max_stack(Options *o, const char *value)
+{
+	return parse_size(value, &o->max_stack) && o->max_stack >= 64;
+}
+
+static bool set_json(Options *o, const char *value)
+{
+	(void)value;
+	o->json = true;
+	return true;
+}
+
 static bool set_help(Options *o, const char *value)
 {
 	(void)value;
@@ -75,6 +162,26 @@ static const Option options[] = {
 	 set_invoke},
 	{"--fuel", "N", CMD_RUN,
 	 "run in slices of N fuel (about N instructions) until done", set_fuel},
+	{"--instances", "N", CMD_RUN,
+	 "run N instances at once, each calling the export (with its index "
+	 "0..N-1 if it takes one i32)",
+	 set_instances},
+	{"--threads", "T", CMD_RUN,
+	 "worker threads for --instances (default: one per CPU)",
+	 set_threads},
+	{"--slice", "TIME", CMD_RUN,
+	 "time slice per instance, e.g. 1us, 500ns, 2ms (default 1us)",
+	 set_slice},
+	{"--duration", "TIME", CMD_RUN,
+	 "stop --instances after TIME (e.g. 10s) and report what ran",
+	 set_duration},
+	{"--max-memory", "BYTES", CMD_RUN,
+	 "largest linear memory (e.g. 64K, 16M, 4G; default 4G)",
+	 set_max_memory},
+	{"--max-stack", "BYTES", CMD_RUN,
+	 "largest value stack per instance (default 1M)", set_max_stack},
+	{"--json", NULL, CMD_RUN,
+	 "with --instances: print the figures as one JSON object", set_json},
 	{"--help", NULL, CMD_ALL, "print this help", set_help},
 };
 
@@ -91,8 +198,11 @@ typedef struct Command {
 } Command;
 
 static const Command commands[] = {
-	{"run", CMD_RUN, "MODULE.wasm --invoke NAME [ARG...]",
-	 "call an exported function, print its results", cmd_run, true},
+	{"run", CMD_RUN,
+	 "MODULE.wasm --invoke NAME [ARG...] | --instances N [--invoke NAME]",
+	 "call an exported function and print its results, or run N "
+	 "instances at once",
+	 cmd_run, true},
 	{"validate", CMD_VALIDATE, "MODULE.wasm",
 	 "check that a module decodes and validates", cmd_validate, false},
 };
@@ -196,13 +306,6 @@ static int parse_command_line(const Command *cmd, int argc, char **argv,
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 
-/* Everything a command creates, freed by unload() in reverse. */
-typedef struct Loaded {
-	myr_engine *engine;
-	myr_module *module;
-	myr_instance *inst;
-} Loaded;
-
 static uint8_t *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -233,7 +336,7 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 /* Reads and compiles o->module; on failure prints why and returns the
  * exit status. */
-static int load(const Options *o, Loaded *l)
+int load(const Options *o, Loaded *l)
 {
 	size_t len;
 	uint8_t *bytes = read_file(o->module, &len);
@@ -242,7 +345,13 @@ static int load(const Options *o, Loaded *l)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
-	l->engine = myr_engine_new(NULL);
+	myr_config cfg;
+	myr_config_default(&cfg);
+	if (o->max_memory)
+		cfg.max_memory_bytes = o->max_memory;
+	if (o->max_stack)
+		cfg.max_stack_bytes = o->max_stack;
+	l->engine = myr_engine_new(&cfg);
 	if (!l->engine) {
 		free(bytes);
 		fprintf(stderr, "myriad: out of memory\n");
@@ -258,7 +367,7 @@ static int load(const Options *o, Loaded *l)
 	return 0;
 }
 
-static void unload(Loaded *l)
+void unload(Loaded *l)
 {
 	if (l->inst)
 		myr_instance_free(l->inst);
@@ -270,7 +379,7 @@ static void unload(Loaded *l)
 
 /* Prints a failed call or instantiation; returns the exit status. A host
  * function's exit (proc_exit, later) ends the process with its code. */
-static int report_error(const Options *o, const myr_error *err)
+int report_error(const Options *o, const myr_error *err)
 {
 	switch (err->kind) {
 	case MYR_ERR_TRAP:
@@ -290,7 +399,7 @@ static int report_error(const Options *o, const myr_error *err)
 	}
 }
 
-static int instantiate(const Options *o, Loaded *l)
+int check_no_imports(const Options *o, const Loaded *l)
 {
 	if (myr_module_import_count(l->module) > 0) {
 		myr_externdesc d;
@@ -302,6 +411,14 @@ static int instantiate(const Options *o, Loaded *l)
 			d.name);
 		return EXIT_USAGE;
 	}
+	return 0;
+}
+
+static int instantiate(const Options *o, Loaded *l)
+{
+	int rc = check_no_imports(o, l);
+	if (rc)
+		return rc;
 	myr_error err;
 	l->inst = myr_instance_new(l->module, NULL, 0, &err);
 	return l->inst ? 0 : report_error(o, &err);
@@ -558,6 +675,14 @@ static int invoke(const Options *o, Loaded *l)
 
 static int cmd_run(const Options *o)
 {
+	if (o->instances) {
+		Loaded l = {0};
+		int rc = load(o, &l);
+		if (!rc)
+			rc = run_many(o, &l);
+		unload(&l);
+		return rc;
+	}
 	if (!o->invoke)
 		return usage_error("run: --invoke NAME is required");
 	Loaded l = {0};

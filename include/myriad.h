@@ -199,6 +199,17 @@ myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes,
 			   size_t len, myr_error *err);
 void myr_module_free(myr_module *module);
 
+/* Bytes one instance takes besides its linear memories, and (in
+ * *memory_bytes) the initial size of its own linear memories. */
+uint64_t myr_module_instance_size(const myr_module *module,
+				  uint64_t *memory_bytes);
+
+/* Prepares room for n more instances of the module: their blocks and
+ * small linear memories are committed now, in bulk, instead of page by
+ * page when first touched (several times cheaper on virtual machines).
+ * Optional. False if address space ran out. */
+bool myr_module_reserve(myr_module *module, uint64_t n);
+
 size_t myr_module_import_count(const myr_module *module);
 size_t myr_module_export_count(const myr_module *module);
 /* Descriptions stay valid as long as the module. */
@@ -319,6 +330,80 @@ size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 			    size_t n);
 /* The trap of a TRAPPED instance. */
 const myr_error *myr_instance_error(const myr_instance *inst);
+
+/* ------------------------------------------------------------------ */
+/* The scheduler: many instances on a few threads                      */
+
+/* Instances whose call was started with myr_instance_start run in slices
+ * of about slice_ns on `threads` worker threads, each with its own run
+ * queue; idle workers steal work. When an instance finishes or traps,
+ * on_done is called on the worker thread that ran it; the callback may
+ * read its results and free it. */
+typedef struct myr_sched myr_sched;
+
+typedef void (*myr_done_fn)(myr_instance *inst, myr_status status,
+			    void *user);
+
+typedef struct myr_sched_stats {
+	uint64_t added;        /* instances added */
+	uint64_t completed;    /* finished with results */
+	uint64_t trapped;      /* ended by a trap */
+	uint64_t live;         /* added, not yet finished */
+	uint64_t live_peak;
+	uint64_t slices;
+	uint64_t slices_per_instance_min, slices_per_instance_max;
+	double slice_ns_p50, slice_ns_p99; /* sampled slices */
+	double switch_ns;      /* mean, sampled; see docs/architecture.md */
+	double wall_s;         /* since myr_sched_run started */
+	uint32_t threads;
+	uint32_t steals;       /* batches handed to idle workers */
+	int64_t fuel_per_slice; /* current budget of worker 0 */
+} myr_sched_stats;
+
+typedef struct myr_sched_config {
+	uint32_t threads;      /* 0: one per online CPU */
+	uint64_t slice_ns;     /* target slice length; 0: 1000 (1 us) */
+	int64_t fuel;          /* fixed fuel per slice instead (0: adapt) */
+	myr_done_fn on_done;
+	void *user;
+	/* Called every progress_ms (0: never) on the thread inside
+	 * myr_sched_run, with the current figures. */
+	void (*on_progress)(const myr_sched_stats *stats, void *user);
+	uint32_t progress_ms;
+} myr_sched_config;
+
+myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg);
+void myr_sched_free(myr_sched *sched);
+/* Adds a started instance (status READY). Before myr_sched_run, from any
+ * one thread; during the run, from on_done callbacks. */
+bool myr_sched_add(myr_sched *sched, myr_instance *inst);
+/* Runs until every added instance is done or myr_sched_stop is called;
+ * instances not finished then stay READY and can be run again. */
+void myr_sched_run(myr_sched *sched);
+/* Asks the run to stop at the workers' next slice boundary. Safe from a
+ * signal handler. */
+void myr_sched_stop(myr_sched *sched);
+void myr_sched_get_stats(const myr_sched *sched, myr_sched_stats *out);
+/* Takes every instance still in the scheduler out of it (after a stopped
+ * run) and passes each to fn, e.g. to free it. */
+void myr_sched_drain(myr_sched *sched,
+		     void (*fn)(myr_instance *inst, void *user), void *user);
+
+/* Where an engine's memory goes: for measuring the per-instance cost. */
+typedef struct myr_engine_stats {
+	uint64_t instances_live;
+	uint64_t memory_reserved;   /* address space of memory slabs */
+	uint64_t memory_populated;  /* bytes of it populated in bulk */
+	uint64_t memory_slots_live;
+	uint64_t blocks_populated;  /* instance blocks populated in bulk */
+	uint64_t mappings;          /* slab regions */
+} myr_engine_stats;
+
+void myr_engine_get_stats(myr_engine *engine, myr_engine_stats *out);
+
+/* Slices run and the index given by the embedder, for schedulers. */
+void myr_instance_set_user(myr_instance *inst, void *user, uint64_t index);
+void *myr_instance_user(const myr_instance *inst, uint64_t *index);
 
 #ifdef __cplusplus
 }

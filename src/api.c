@@ -81,6 +81,17 @@ void myr_module_free(myr_module *m)
 	free(m);
 }
 
+uint64_t myr_module_instance_size(const myr_module *m, uint64_t *memory_bytes)
+{
+	if (memory_bytes) {
+		*memory_bytes = 0;
+		for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+			*memory_bytes += m->mems[i].lim.min
+					 << m->mems[i].page_log2;
+	}
+	return m->layout.size;
+}
+
 size_t myr_module_import_count(const myr_module *m)
 {
 	return m->nimports;

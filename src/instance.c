@@ -360,7 +360,7 @@ static myr_instance *alloc_block(myr_engine *e, uint32_t size)
 static void free_block(myr_engine *e, myr_instance *inst, uint32_t size)
 {
 	if (USE_BLOCK_SLAB && size <= BLOCK_MAX)
-		slab_free(&e->blocks[size / BLOCK_STEP - 1], inst, 0, 0);
+		slab_free(&e->blocks[size / BLOCK_STEP - 1], inst, 0, false);
 	else
 		free(inst);
 }
@@ -572,6 +572,18 @@ myr_instance *myr_instance_new(myr_module *m, const myr_extern *imports,
 fail:
 	instance_release(inst);
 	return NULL;
+}
+
+bool myr_module_reserve(myr_module *m, uint64_t n)
+{
+	myr_engine *e = m->engine;
+	bool ok = true;
+	if (USE_BLOCK_SLAB && m->layout.size <= BLOCK_MAX)
+		ok = slab_reserve(&e->blocks[m->layout.size / BLOCK_STEP - 1],
+				  n);
+	for (uint32_t i = m->nmem_imports; i < m->nmems && ok; i++)
+		ok = memory_reserve(e, &m->mems[i], n);
+	return ok;
 }
 
 void myr_instance_free(myr_instance *inst)

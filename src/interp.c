@@ -40,7 +40,7 @@
 		DISPATCH();                                                   \
 	} while (0)
 #define TRAP(code) return do_trap(ex, pc, fp, (code))
-#define PAUSE() return do_pause(ex, pc, fp)
+#define PAUSE() return do_pause(ex, pc, fp, fuel)
 /* Reloads the cached memory registers after anything that may have grown
  * or switched the memory. */
 #define RELOAD_MEM()                                                          \
@@ -105,10 +105,11 @@ void exec_error(const Exec *ex, myr_error *out)
 }
 
 static __attribute__((noinline)) int do_pause(Exec *ex, const Cell *pc,
-					      uint64_t *fp)
+					      uint64_t *fp, int64_t fuel)
 {
 	ex->pc = pc;
 	ex->fp_off = (size_t)(fp - ex->stack);
+	ex->fuel_left = fuel;
 	return RUN_OUT_OF_FUEL;
 }
 

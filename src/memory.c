@@ -64,13 +64,39 @@ static void unplace(myr_memory *m)
 		return;
 	if (m->slab_class >= 0) {
 		myr_engine *e = m->engine;
-		slab_free(&e->mem_slab.classes[m->slab_class], m->base, m->size,
-			  e->mem_slab.dirty_keep);
+		mem_slab_free(&e->mem_slab, m->slab_class, m->base, m->size);
 	} else {
 		munmap(m->base, m->capacity);
 		atomic_fetch_sub(&m->engine->large_memories, 1);
 	}
 	m->base = NULL;
+}
+
+/* The bytes of slot a new memory of type t asks for: a maximum close to
+ * the initial size sizes the slot, so the memory never moves; otherwise
+ * the slot fits the current size and grows by moving (a million memories
+ * reserving their maxima would not fit the address space). */
+static uint64_t slot_bytes(const myr_engine *e, const MemType *t,
+			   uint64_t *size_out, uint64_t *max_out)
+{
+	uint64_t page = (uint64_t)1 << t->page_log2;
+	uint64_t max_pages = t->lim.has_max ? t->lim.max
+					    : ((uint64_t)1 << 32) / page;
+	uint64_t size = t->lim.min * page;
+	uint64_t max_size = MIN(max_pages * page, e->cfg.max_memory_bytes);
+	if (size_out)
+		*size_out = size;
+	if (max_out)
+		*max_out = max_size;
+	return max_size <= MAX(2 * size, (uint64_t)65536) ? max_size : size;
+}
+
+bool memory_reserve(myr_engine *e, const MemType *t, uint64_t n)
+{
+	int cls = mem_slab_class(slot_bytes(e, t, NULL, NULL));
+	if (cls < 0 || !e->mem_slab.classes[cls].populate)
+		return true;
+	return slab_reserve(&e->mem_slab.classes[cls], n);
 }
 
 bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
@@ -80,7 +106,8 @@ bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
 	uint64_t limit = e->cfg.max_memory_bytes;
 	uint64_t max_pages = t->lim.has_max ? t->lim.max
 					    : ((uint64_t)1 << 32) / page;
-	uint64_t size = t->lim.min * page;
+	uint64_t size, max_size;
+	uint64_t want = slot_bytes(e, t, &size, &max_size);
 	if (size > limit)
 		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
 			    "a memory of %llu bytes exceeds the limit of %llu "
@@ -89,17 +116,10 @@ bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
 			    (unsigned long long)limit);
 	m->engine = e;
 	m->size = size;
-	m->max_size = MIN(max_pages * page, limit);
+	m->max_size = max_size;
 	m->page_log2 = t->page_log2;
 	m->has_max = t->lim.has_max;
 	m->declared_max = max_pages;
-	/* A maximum close to the initial size sizes the slot, so the memory
-	 * never moves; otherwise the slot fits the current size and grows
-	 * by moving (a million memories reserving their maxima would not fit
-	 * the address space). */
-	uint64_t want = m->max_size <= MAX(2 * size, (uint64_t)65536)
-				? m->max_size
-				: size;
 	return place(m, want, err);
 }
 

@@ -135,9 +135,10 @@ struct Exec {
 	myr_table **tables;
 	myr_func **func_imps;     /* imported functions */
 
-	/* A paused run: where to resume. */
+	/* A paused run: where to resume, and the fuel it had left. */
 	const Cell *pc;
 	size_t fp_off;
+	int64_t fuel_left;
 
 	/* How the run ended if it trapped: compact, because a million
 	 * instances carry it; myr_instance_error expands it on demand. */
@@ -174,6 +175,7 @@ struct myr_instance {
 	/* For whoever runs the instance (the scheduler). */
 	void *user;
 	uint64_t user_index;
+	uint32_t slices;
 };
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
@@ -231,6 +233,8 @@ void exec_set_trap_msg(Exec *ex, myr_trap trap, const char *msg);
 bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
 		     myr_error *err);
 void memory_release(myr_memory *m);
+/* Commits slots for n more memories of type t in bulk. */
+bool memory_reserve(myr_engine *e, const MemType *t, uint64_t n);
 int64_t memory_grow(myr_memory *m, uint64_t delta_pages);
 
 /* table.c */

@@ -1,5 +1,6 @@
 /* Slab reservations carved into slots; see slab.h. */
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "slab.h"
@@ -58,6 +59,7 @@ void slab_class_destroy(SlabClass *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* Appends a reservation of region_slots slots. */
 static SlabRegion *new_region(SlabClass *c)
 {
 	SlabRegion *r = calloc(1, sizeof *r);
@@ -72,8 +74,13 @@ static SlabRegion *new_region(SlabClass *c)
 	}
 	r->base = p;
 	r->nslots = c->region_slots;
-	r->next = c->regions;
-	c->regions = r;
+	if (c->last)
+		c->last->next = r;
+	else
+		c->regions = r;
+	c->last = r;
+	if (!c->cur)
+		c->cur = r;
 	return r;
 }
 
@@ -90,6 +97,11 @@ static void populate_to(SlabClass *c, SlabRegion *r, size_t end)
 		c->populate = false;
 		return;
 	}
+	/* Under a hypervisor the guest's page tables are now filled, but
+	 * the host may still back each page only on its first access: touch
+	 * them here, in bulk, rather than inside an instance's time slice. */
+	for (size_t off = r->populated; off < to; off += os_page())
+		((volatile uint8_t *)r->base)[off] = 0;
 	r->populated = to;
 }
 
@@ -100,7 +112,6 @@ void *slab_alloc(SlabClass *c)
 		c->nfree--;
 		void *slot = c->free_slots[c->nfree];
 		size_t dirty = c->free_dirty[c->nfree];
-		c->free_dirty_total -= dirty;
 		c->live++;
 		pthread_mutex_unlock(&c->lock);
 		/* Zeroing what the last user touched is cheaper than
@@ -109,11 +120,14 @@ void *slab_alloc(SlabClass *c)
 			memset(slot, 0, dirty);
 		return slot;
 	}
-	SlabRegion *r = c->regions;
-	if ((!r || r->bump == r->nslots) && !(r = new_region(c))) {
+	SlabRegion *r = c->cur;
+	while (r && r->bump == r->nslots)
+		r = r->next;
+	if (!r && !(r = new_region(c))) {
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
 	}
+	c->cur = r;
 	uint8_t *slot = r->base + r->bump * c->slot_size;
 	r->bump++;
 	populate_to(c, r, r->bump * c->slot_size);
@@ -122,17 +136,16 @@ void *slab_alloc(SlabClass *c)
 	return slot;
 }
 
-void slab_free(SlabClass *c, void *slot, size_t dirty, size_t dirty_keep)
+void slab_free(SlabClass *c, void *slot, size_t dirty, bool release)
 {
 	dirty = MIN(round_up(dirty, os_page()), c->slot_size);
-	pthread_mutex_lock(&c->lock);
-	c->live--;
-	if (c->zero_on_reuse && dirty &&
-	    c->free_dirty_total + dirty > dirty_keep) {
-		/* Enough freed memory is kept committed: give this back. */
+	if (release && dirty) {
+		/* Outside the lock: this flushes other CPUs' TLBs. */
 		madvise(slot, dirty, MADV_DONTNEED);
 		dirty = 0;
 	}
+	pthread_mutex_lock(&c->lock);
+	c->live--;
 	if (c->nfree == c->cap_free) {
 		size_t cap = c->cap_free ? c->cap_free * 2 : 256;
 		void **s = xrealloc_array(c->free_slots, cap, sizeof *s);
@@ -143,9 +156,9 @@ void slab_free(SlabClass *c, void *slot, size_t dirty, size_t dirty_keep)
 			c->free_dirty = d;
 		if (!s || !d) {
 			/* The slot is lost to reuse; its pages go back. */
+			pthread_mutex_unlock(&c->lock);
 			if (c->zero_on_reuse)
 				madvise(slot, c->slot_size, MADV_DONTNEED);
-			pthread_mutex_unlock(&c->lock);
 			return;
 		}
 		c->cap_free = cap;
@@ -153,8 +166,29 @@ void slab_free(SlabClass *c, void *slot, size_t dirty, size_t dirty_keep)
 	c->free_slots[c->nfree] = slot;
 	c->free_dirty[c->nfree] = dirty;
 	c->nfree++;
-	c->free_dirty_total += dirty;
 	pthread_mutex_unlock(&c->lock);
+}
+
+bool slab_reserve(SlabClass *c, size_t n)
+{
+	pthread_mutex_lock(&c->lock);
+	/* Freed slots come first and are committed already; then slots are
+	 * bumped from the current region onwards. */
+	size_t need = n > c->nfree ? n - c->nfree : 0;
+	bool ok = true;
+	SlabRegion *r = c->cur;
+	while (need) {
+		if (!r && !(r = new_region(c))) {
+			ok = false;
+			break;
+		}
+		size_t take = MIN(need, r->nslots - r->bump);
+		populate_to(c, r, (r->bump + take) * c->slot_size);
+		need -= take;
+		r = r->next;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
 }
 
 void slab_class_stats(SlabClass *c, SlabStats *out)
@@ -178,7 +212,29 @@ void mem_slab_init(MemSlab *s, size_t populate_max_slot)
 		slab_class_init(&s->classes[i], slot, region,
 				slot <= populate_max_slot, true);
 	}
-	s->dirty_keep = (size_t)64 << 20;
+	atomic_store(&s->frees, 0);
+	atomic_store(&s->short_on_memory, false);
+}
+
+enum { SHORT_CHECK_EVERY = 1024 };
+
+void mem_slab_free(MemSlab *s, int cls, void *slot, size_t dirty)
+{
+	/* "Short" is less than an eighth of RAM free: then freed pages go
+	 * back, otherwise they wait, committed, for the next instance. */
+	if (atomic_fetch_add_explicit(&s->frees, 1, memory_order_relaxed) %
+		    SHORT_CHECK_EVERY ==
+	    0) {
+		struct sysinfo si;
+		if (sysinfo(&si) == 0)
+			atomic_store(&s->short_on_memory,
+				     (uint64_t)si.freeram * si.mem_unit <
+					     (uint64_t)si.totalram *
+						     si.mem_unit / 8);
+	}
+	slab_free(&s->classes[cls], slot, dirty,
+		  atomic_load_explicit(&s->short_on_memory,
+				       memory_order_relaxed));
 }
 
 void mem_slab_destroy(MemSlab *s)

@@ -12,6 +12,7 @@
 #define MYR_SLAB_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "util.h"
 
@@ -23,12 +24,13 @@ typedef struct SlabClass {
 	size_t region_slots;  /* slots per reservation */
 	bool populate;        /* populate in bulk as slots are handed out */
 	bool zero_on_reuse;   /* memories must read as zero; blocks need not */
-	SlabRegion *regions;  /* newest first */
+	SlabRegion *regions;  /* oldest first */
+	SlabRegion *cur;      /* the region allocations bump */
+	SlabRegion *last;
 	/* Freed slots: their addresses and how many bytes were dirtied. */
 	void **free_slots;
 	size_t *free_dirty;
 	size_t nfree, cap_free;
-	size_t free_dirty_total; /* bytes kept committed in freed slots */
 	size_t live;
 } SlabClass;
 
@@ -45,7 +47,10 @@ enum { MEM_CLASSES = MEM_CLASS_MAX_LOG2 - MEM_CLASS_MIN_LOG2 + 1 };
 
 typedef struct MemSlab {
 	SlabClass classes[MEM_CLASSES];
-	size_t dirty_keep; /* freed-but-committed bytes kept per class */
+	/* Freed slots keep their pages for reuse unless memory is short,
+	 * which is checked every SHORT_CHECK_EVERY frees. */
+	atomic_uint frees;
+	atomic_bool short_on_memory;
 } MemSlab;
 
 void slab_class_init(SlabClass *c, size_t slot_size, size_t region_bytes,
@@ -53,12 +58,17 @@ void slab_class_init(SlabClass *c, size_t slot_size, size_t region_bytes,
 void slab_class_destroy(SlabClass *c);
 /* A slot of c->slot_size bytes (zeroed if zero_on_reuse), or NULL. */
 void *slab_alloc(SlabClass *c);
-/* Returns a slot; `dirty` bytes from its start may be non-zero. Freed
- * slots beyond the class's keep limit give their pages back. */
-void slab_free(SlabClass *c, void *slot, size_t dirty, size_t dirty_keep);
+/* Returns a slot; `dirty` bytes from its start may be non-zero. With
+ * `release`, its pages go back to the system instead of being kept. */
+void slab_free(SlabClass *c, void *slot, size_t dirty, bool release);
+/* Makes sure the next n allocations find populated slots (for classes
+ * that populate). Returns false if the address space ran out. */
+bool slab_reserve(SlabClass *c, size_t n);
 void slab_class_stats(SlabClass *c, SlabStats *out);
 
 void mem_slab_init(MemSlab *s, size_t populate_max_slot);
+/* Frees a memory slot, giving its pages back if memory is short. */
+void mem_slab_free(MemSlab *s, int cls, void *slot, size_t dirty);
 void mem_slab_destroy(MemSlab *s);
 /* The class that holds `bytes`, or -1 if larger than the largest. */
 int mem_slab_class(size_t bytes);

@@ -1,0 +1,601 @@
+/*
+ * The scheduler: many instances, a few worker threads, microsecond slices.
+ *
+ * Each worker owns a run queue (a ring of instance pointers that only it
+ * touches, so the per-slice path takes no lock and no atomic
+ * read-modify-write). A slice is: take the front instance, run it with the
+ * current fuel budget, put it at the back if it paused. Instances reach a
+ * worker from other threads through its inbox (a locked array, checked
+ * with one relaxed load per slice).
+ *
+ * Stealing is cooperative: an idle worker posts a request on a busy one,
+ * which at its next slice boundary (a microsecond later) moves the back
+ * half of its queue to the idle worker's inbox. Nobody ever touches
+ * another worker's queue.
+ *
+ * Time is read with the TSC on one slice in 16 (on this project's machines
+ * a read costs about 11 ns, a tenth of the switch budget): those samples
+ * give the slice-length histogram, the switch cost, and the fuel rate from
+ * which each slice's budget is set so that slices last slice_ns.
+ *
+ * While an instance runs, the header of the one after next and the stack
+ * top of the next are prefetched, so that the switch finds them in cache
+ * even when a million instances have pushed everything else out.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static inline uint64_t ticks(void)
+{
+	return __rdtsc();
+}
+#else
+static inline uint64_t ticks(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+#endif
+
+/* Slice-length histogram: HIST_NS-wide buckets up to HIST_BUCKETS *
+ * HIST_NS, and one overflow bucket. */
+enum { HIST_NS = 20, HIST_BUCKETS = 5000, SAMPLE_MASK = 15 };
+
+typedef struct Worker {
+	struct myr_sched *s;
+	uint32_t id;
+	pthread_t thread;
+	/* The run queue: q[head..tail) modulo cap, owner only. */
+	myr_instance **q;
+	size_t cap, head, tail;
+	/* id + 1 of a worker waiting for part of this queue, or 0. */
+	atomic_uint steal_req;
+	/* Instances handed to this worker by other threads. */
+	pthread_mutex_t lock;
+	myr_instance **in;
+	size_t nin, capin;
+	atomic_size_t nin_hint;
+	/* Figures, written by the owner, read by anyone. */
+	atomic_uint_fast64_t slices, completed, trapped, steals;
+	atomic_uint_fast64_t switch_ticks, switch_samples;
+	atomic_int_fast64_t fuel;
+	uint64_t inst_slices_min, inst_slices_max;
+	atomic_uint *hist;
+	double rate; /* fuel per tick, smoothed */
+	bool failed; /* could not grow its queue */
+} Worker;
+
+struct myr_sched {
+	myr_engine *engine;
+	myr_sched_config cfg;
+	Worker *w;
+	uint32_t nw;
+	atomic_bool stop;
+	atomic_uint_fast64_t remaining, added, live_peak;
+	atomic_uint next_add;
+	double ns_per_tick;
+	uint64_t tick_cost;
+	uint64_t slice_ticks;
+	struct timespec t_start;
+	double wall_s;
+	bool running;
+};
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Measures the TSC against the monotonic clock, and what reading it
+ * costs (subtracted from sampled intervals). */
+static void calibrate(myr_sched *s)
+{
+	double c0 = mono_s();
+	uint64_t t0 = ticks();
+	struct timespec nap = {0, 20 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	double c1 = mono_s();
+	uint64_t t1 = ticks();
+	s->ns_per_tick = (c1 - c0) * 1e9 / (double)(t1 - t0);
+	uint64_t best = UINT64_MAX;
+	for (int i = 0; i < 1000; i++) {
+		uint64_t a = ticks(), b = ticks();
+		if (b - a < best)
+			best = b - a;
+	}
+	s->tick_cost = best;
+	s->slice_ticks = (uint64_t)((double)s->cfg.slice_ns / s->ns_per_tick);
+	if (!s->slice_ticks)
+		s->slice_ticks = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queues                                                              */
+
+static size_t qlen(const Worker *w)
+{
+	return w->tail - w->head;
+}
+
+static bool qpush(Worker *w, myr_instance *inst)
+{
+	if (qlen(w) == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1024;
+		myr_instance **q = xcalloc(cap, sizeof *q);
+		if (!q)
+			return false;
+		for (size_t i = 0; i < qlen(w); i++)
+			q[i] = w->q[(w->head + i) & (w->cap - 1)];
+		free(w->q);
+		w->tail = qlen(w);
+		w->head = 0;
+		w->q = q;
+		w->cap = cap;
+	}
+	w->q[w->tail++ & (w->cap - 1)] = inst;
+	return true;
+}
+
+static myr_instance *qpop(Worker *w)
+{
+	return w->q[w->head++ & (w->cap - 1)];
+}
+
+static void inbox_put(Worker *w, myr_instance **items, size_t n)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->nin + n > w->capin) {
+		size_t cap = MAX(w->capin * 2, w->nin + n);
+		myr_instance **in = xrealloc_array(w->in, cap, sizeof *in);
+		if (!in) {
+			pthread_mutex_unlock(&w->lock);
+			abort(); /* instances would be lost */
+		}
+		w->in = in;
+		w->capin = cap;
+	}
+	memcpy(w->in + w->nin, items, n * sizeof *items);
+	w->nin += n;
+	atomic_store_explicit(&w->nin_hint, w->nin, memory_order_release);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void inbox_drain(Worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nin; i++)
+		if (!qpush(w, w->in[i])) {
+			/* Keep the rest for later rather than lose them. */
+			memmove(w->in, w->in + i, (w->nin - i) * sizeof *w->in);
+			w->nin -= i;
+			w->failed = true;
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+	w->nin = 0;
+	atomic_store_explicit(&w->nin_hint, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* At a slice boundary: a thief is waiting; give it the back half. */
+static void answer_steal(Worker *w, unsigned req)
+{
+	Worker *thief = &w->s->w[req - 1];
+	size_t n = qlen(w) / 2;
+	if (n) {
+		myr_instance **batch = malloc(n * sizeof *batch);
+		if (batch) {
+			for (size_t i = 0; i < n; i++)
+				batch[i] = w->q[(w->tail - n + i) & (w->cap - 1)];
+			w->tail -= n;
+			inbox_put(thief, batch, n);
+			free(batch);
+			atomic_fetch_add_explicit(&thief->steals, 1,
+						  memory_order_relaxed);
+		}
+	}
+	atomic_store_explicit(&w->steal_req, 0, memory_order_release);
+}
+
+/* An idle worker asks the others, one at a time, for work. */
+static void try_steal(Worker *w)
+{
+	myr_sched *s = w->s;
+	for (uint32_t k = 1; k < s->nw; k++) {
+		Worker *v = &s->w[(w->id + k) % s->nw];
+		unsigned expect = 0;
+		if (!atomic_compare_exchange_strong(&v->steal_req, &expect,
+						    w->id + 1))
+			continue;
+		/* The victim answers at its next slice boundary; it may also
+		 * have nothing to give, or be idle itself. */
+		double until = mono_s() + 0.002;
+		while (atomic_load_explicit(&v->steal_req,
+					    memory_order_acquire) == w->id + 1 &&
+		       !atomic_load_explicit(&w->nin_hint,
+					     memory_order_acquire) &&
+		       mono_s() < until && !atomic_load(&s->stop))
+			sched_yield();
+		expect = w->id + 1;
+		atomic_compare_exchange_strong(&v->steal_req, &expect, 0);
+		if (atomic_load_explicit(&w->nin_hint, memory_order_acquire))
+			return;
+	}
+	/* Nothing anywhere right now: let the busy ones have the CPU. */
+	struct timespec nap = {0, 50 * 1000};
+	nanosleep(&nap, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Workers                                                             */
+
+static void finish(Worker *w, myr_instance *inst, int rc)
+{
+	myr_sched *s = w->s;
+	inst->ex.status = rc == RUN_DONE ? MYR_STATUS_DONE : MYR_STATUS_TRAPPED;
+	if (inst->slices < w->inst_slices_min)
+		w->inst_slices_min = inst->slices;
+	if (inst->slices > w->inst_slices_max)
+		w->inst_slices_max = inst->slices;
+	if (rc == RUN_DONE)
+		atomic_fetch_add_explicit(&w->completed, 1,
+					  memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&w->trapped, 1, memory_order_relaxed);
+	if (s->cfg.on_done)
+		s->cfg.on_done(inst, (myr_status)inst->ex.status, s->cfg.user);
+	atomic_fetch_sub(&s->remaining, 1);
+}
+
+static void record_sample(Worker *w, uint64_t dt, int64_t given,
+			  int64_t left, bool full)
+{
+	myr_sched *s = w->s;
+	dt = dt > s->tick_cost ? dt - s->tick_cost : 0;
+	double ns = (double)dt * s->ns_per_tick;
+	size_t b = (size_t)(ns / HIST_NS);
+	atomic_fetch_add_explicit(&w->hist[MIN(b, (size_t)HIST_BUCKETS)], 1,
+				  memory_order_relaxed);
+	if (!full || dt == 0 || s->cfg.fuel)
+		return;
+	/* Fuel actually spent over the time it took, smoothed; the next
+	 * budget is what that rate spends in slice_ns. */
+	double rate = (double)(given - left) / (double)dt;
+	w->rate = w->rate > 0 ? w->rate * 0.875 + rate * 0.125 : rate;
+	int64_t fuel = (int64_t)(w->rate * (double)s->slice_ticks);
+	fuel = MAX(fuel, (int64_t)8);
+	fuel = MIN(fuel, (int64_t)100000000);
+	atomic_store_explicit(&w->fuel, fuel, memory_order_relaxed);
+}
+
+static void prefetch_instance(const myr_instance *inst)
+{
+	__builtin_prefetch(inst);
+	__builtin_prefetch((const char *)inst + 64);
+	__builtin_prefetch((const char *)inst + 128);
+}
+
+static void prefetch_state(const myr_instance *inst)
+{
+	/* Its header was prefetched a slice ago: reading it is cheap. */
+	const uint64_t *fp = inst->ex.stack + inst->ex.fp_off;
+	__builtin_prefetch(fp);
+	__builtin_prefetch(fp + 8);
+	if (inst->ex.mem)
+		__builtin_prefetch(inst->ex.mem->base);
+}
+
+static void *worker_main(void *arg)
+{
+	Worker *w = arg;
+	myr_sched *s = w->s;
+	uint64_t n = atomic_load(&w->slices);
+	uint64_t t_end = 0;
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		if (atomic_load_explicit(&w->nin_hint, memory_order_relaxed))
+			inbox_drain(w);
+		unsigned req = atomic_load_explicit(&w->steal_req,
+						    memory_order_acquire);
+		if (req)
+			answer_steal(w, req);
+		if (qlen(w) == 0) {
+			if (atomic_load(&s->remaining) == 0)
+				break;
+			try_steal(w);
+			continue;
+		}
+		myr_instance *inst = qpop(w);
+		size_t left = qlen(w);
+		if (left >= 2)
+			prefetch_instance(w->q[(w->head + 1) & (w->cap - 1)]);
+		if (left >= 1)
+			prefetch_state(w->q[w->head & (w->cap - 1)]);
+		int64_t fuel = atomic_load_explicit(&w->fuel,
+						    memory_order_relaxed);
+		unsigned phase = (unsigned)n & SAMPLE_MASK;
+		uint64_t t0 = 0;
+		if (phase == 0) {
+			t0 = ticks();
+			if (t_end) {
+				uint64_t sw = t0 - t_end;
+				sw = sw > s->tick_cost ? sw - s->tick_cost : 0;
+				atomic_fetch_add_explicit(&w->switch_ticks, sw,
+							  memory_order_relaxed);
+				atomic_fetch_add_explicit(&w->switch_samples, 1,
+							  memory_order_relaxed);
+			}
+		}
+		inst->ex.running = true;
+		int rc = exec_run(&inst->ex, fuel);
+		inst->ex.running = false;
+		inst->slices++;
+		n++;
+		if (phase == 0)
+			record_sample(w, ticks() - t0, fuel, inst->ex.fuel_left,
+				      rc == RUN_OUT_OF_FUEL);
+		/* A switch is measured from a slice that ran out of fuel to
+		 * the next one; finishing an instance is not a switch. */
+		t_end = phase == SAMPLE_MASK && rc == RUN_OUT_OF_FUEL ? ticks()
+								     : 0;
+		atomic_store_explicit(&w->slices, n, memory_order_relaxed);
+		if (LIKELY(rc == RUN_OUT_OF_FUEL)) {
+			if (UNLIKELY(!qpush(w, inst))) {
+				/* Out of memory for the queue: park it in the
+				 * inbox, which already has room. */
+				inbox_put(w, &inst, 1);
+			}
+			continue;
+		}
+		finish(w, inst, rc);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The public interface                                                */
+
+myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
+{
+	myr_sched *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->engine = engine;
+	if (cfg)
+		s->cfg = *cfg;
+	if (!s->cfg.threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		s->cfg.threads = n > 0 ? (uint32_t)n : 1;
+	}
+	if (!s->cfg.slice_ns)
+		s->cfg.slice_ns = 1000;
+	s->nw = s->cfg.threads;
+	s->w = calloc(s->nw, sizeof *s->w);
+	if (!s->w) {
+		free(s);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		w->s = s;
+		w->id = i;
+		pthread_mutex_init(&w->lock, NULL);
+		w->hist = calloc(HIST_BUCKETS + 1, sizeof *w->hist);
+		w->inst_slices_min = UINT64_MAX;
+		atomic_store(&w->fuel, s->cfg.fuel ? s->cfg.fuel : 256);
+		if (!w->hist) {
+			myr_sched_free(s);
+			return NULL;
+		}
+	}
+	calibrate(s);
+	return s;
+}
+
+void myr_sched_free(myr_sched *s)
+{
+	if (!s)
+		return;
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		free(w->q);
+		free(w->in);
+		free(w->hist);
+		pthread_mutex_destroy(&w->lock);
+	}
+	free(s->w);
+	free(s);
+}
+
+bool myr_sched_add(myr_sched *s, myr_instance *inst)
+{
+	if (inst->ex.status != MYR_STATUS_READY)
+		return false;
+	inst->slices = 0;
+	Worker *w = &s->w[atomic_fetch_add(&s->next_add, 1) % s->nw];
+	uint64_t live = atomic_fetch_add(&s->remaining, 1) + 1;
+	atomic_fetch_add(&s->added, 1);
+	uint64_t peak = atomic_load(&s->live_peak);
+	while (live > peak &&
+	       !atomic_compare_exchange_weak(&s->live_peak, &peak, live))
+		;
+	if (s->running) {
+		inbox_put(w, &inst, 1);
+		return true;
+	}
+	if (!qpush(w, inst)) {
+		atomic_fetch_sub(&s->remaining, 1);
+		atomic_fetch_sub(&s->added, 1);
+		return false;
+	}
+	return true;
+}
+
+void myr_sched_stop(myr_sched *s)
+{
+	atomic_store(&s->stop, true);
+}
+
+static void pin(pthread_t t, uint32_t cpu)
+{
+#ifdef __linux__
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0 || cpu >= (uint32_t)n)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(t, sizeof set, &set);
+#else
+	(void)t, (void)cpu;
+#endif
+}
+
+void myr_sched_run(myr_sched *s)
+{
+	atomic_store(&s->stop, false);
+	s->running = true;
+	double t0 = mono_s();
+	uint32_t started = 0;
+	for (uint32_t i = 0; i < s->nw; i++) {
+		if (pthread_create(&s->w[i].thread, NULL, worker_main,
+				   &s->w[i]) != 0)
+			break;
+		pin(s->w[i].thread, i);
+		started++;
+	}
+	if (started == 0) {
+		/* No threads: run on this one. */
+		worker_main(&s->w[0]);
+	}
+	while (started && atomic_load(&s->remaining) > 0 &&
+	       !atomic_load(&s->stop)) {
+		uint32_t ms = s->cfg.progress_ms ? s->cfg.progress_ms : 20;
+		struct timespec nap = {ms / 1000, (long)(ms % 1000) * 1000000};
+		nanosleep(&nap, NULL);
+		s->wall_s = mono_s() - t0;
+		if (s->cfg.on_progress && s->cfg.progress_ms) {
+			myr_sched_stats st;
+			myr_sched_get_stats(s, &st);
+			s->cfg.on_progress(&st, s->cfg.user);
+		}
+	}
+	for (uint32_t i = 0; i < started; i++)
+		pthread_join(s->w[i].thread, NULL);
+	s->wall_s = mono_s() - t0;
+	/* Whatever is still in an inbox goes back to a queue, so a later
+	 * run picks it up. */
+	for (uint32_t i = 0; i < s->nw; i++)
+		inbox_drain(&s->w[i]);
+	s->running = false;
+}
+
+void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
+		     void *user)
+{
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		inbox_drain(w);
+		while (qlen(w)) {
+			myr_instance *inst = qpop(w);
+			atomic_fetch_sub(&s->remaining, 1);
+			if (fn)
+				fn(inst, user);
+		}
+	}
+}
+
+static double percentile(const uint64_t *hist, uint64_t total, double p)
+{
+	if (!total)
+		return 0;
+	uint64_t want = (uint64_t)((double)total * p), seen = 0;
+	for (size_t b = 0; b <= HIST_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen > want)
+			return ((double)b + 0.5) * HIST_NS;
+	}
+	return (double)HIST_BUCKETS * HIST_NS;
+}
+
+void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->threads = s->nw;
+	out->added = atomic_load(&((myr_sched *)s)->added);
+	out->live = atomic_load(&((myr_sched *)s)->remaining);
+	out->live_peak = atomic_load(&((myr_sched *)s)->live_peak);
+	uint64_t *hist = calloc(HIST_BUCKETS + 1, sizeof *hist);
+	uint64_t samples = 0, sw = 0, swn = 0;
+	out->slices_per_instance_min = UINT64_MAX;
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		out->slices += atomic_load(&w->slices);
+		out->completed += atomic_load(&w->completed);
+		out->trapped += atomic_load(&w->trapped);
+		out->steals += (uint32_t)atomic_load(&w->steals);
+		sw += atomic_load(&w->switch_ticks);
+		swn += atomic_load(&w->switch_samples);
+		out->slices_per_instance_min =
+			MIN(out->slices_per_instance_min, w->inst_slices_min);
+		out->slices_per_instance_max =
+			MAX(out->slices_per_instance_max, w->inst_slices_max);
+		for (size_t b = 0; hist && b <= HIST_BUCKETS; b++) {
+			uint64_t c = atomic_load_explicit(&w->hist[b],
+							  memory_order_relaxed);
+			hist[b] += c;
+			samples += c;
+		}
+	}
+	if (out->slices_per_instance_min == UINT64_MAX)
+		out->slices_per_instance_min = 0;
+	if (hist) {
+		out->slice_ns_p50 = percentile(hist, samples, 0.50);
+		out->slice_ns_p99 = percentile(hist, samples, 0.99);
+		free(hist);
+	}
+	out->switch_ns = swn ? (double)sw / (double)swn * s->ns_per_tick : 0;
+	out->wall_s = s->wall_s;
+	out->fuel_per_slice = atomic_load(&s->w[0].fuel);
+}
+
+void myr_instance_set_user(myr_instance *inst, void *user, uint64_t index)
+{
+	inst->user = user;
+	inst->user_index = index;
+}
+
+void *myr_instance_user(const myr_instance *inst, uint64_t *index)
+{
+	if (index)
+		*index = inst->user_index;
+	return inst->user;
+}
+
+void myr_engine_get_stats(myr_engine *e, myr_engine_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->instances_live = atomic_load(&e->instances_live);
+	SlabStats ms = {0}, bs = {0};
+	for (int i = 0; i < MEM_CLASSES; i++)
+		slab_class_stats(&e->mem_slab.classes[i], &ms);
+	for (int i = 0; i < BLOCK_CLASSES; i++)
+		slab_class_stats(&e->blocks[i], &bs);
+	out->memory_reserved = ms.reserved;
+	out->memory_populated = ms.populated;
+	out->memory_slots_live = ms.live;
+	out->blocks_populated = bs.populated;
+	out->mappings = ms.regions + bs.regions;
+}

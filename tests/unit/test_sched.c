@@ -1,0 +1,392 @@
+/* Many instances under the scheduler: correct results in tiny slices,
+ * memory isolation, trap isolation, clean slot reuse, stack growth, and
+ * every limit enforced with a clear error. */
+#include <stdatomic.h>
+
+#include "testutil.h"
+
+typedef struct Tally {
+	atomic_ulong done, trapped, wrong;
+	uint64_t (*expect)(uint64_t index);
+	myr_trap expect_trap;
+} Tally;
+
+static void on_done(myr_instance *inst, myr_status st, void *user)
+{
+	Tally *t = user;
+	uint64_t index;
+	myr_instance_user(inst, &index);
+	if (st == MYR_STATUS_DONE) {
+		myr_val r;
+		myr_instance_results(inst, &r, 1);
+		uint64_t got = r.type == MYR_I64 ? (uint64_t)r.of.i64
+						 : (uint32_t)r.of.i32;
+		if (got != t->expect(index))
+			atomic_fetch_add(&t->wrong, 1);
+		atomic_fetch_add(&t->done, 1);
+	} else {
+		if (myr_instance_error(inst)->trap != t->expect_trap)
+			atomic_fetch_add(&t->wrong, 1);
+		atomic_fetch_add(&t->trapped, 1);
+	}
+	myr_instance_free(inst);
+}
+
+/* Spawns n instances of module calling `fn(index)` and runs them. */
+static void run_many(myr_engine *e, myr_module *m, const char *fn, uint64_t n,
+		     int64_t fuel, uint32_t threads, Tally *t,
+		     myr_sched_stats *st)
+{
+	myr_sched_config cfg = {.threads = threads,
+				.fuel = fuel,
+				.on_done = on_done,
+				.user = t};
+	myr_sched *s = myr_sched_new(e, &cfg);
+	assert_non_null(s);
+	myr_error err;
+	for (uint64_t i = 0; i < n; i++) {
+		myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
+		assert_non_null(inst);
+		myr_val arg = tu_i32((int32_t)i);
+		assert_true(myr_instance_start(inst, tu_export(inst, fn), &arg,
+					       1, &err));
+		myr_instance_set_user(inst, NULL, i);
+		assert_true(myr_sched_add(s, inst));
+	}
+	myr_sched_run(s);
+	myr_sched_get_stats(s, st);
+	myr_sched_free(s);
+}
+
+static uint64_t work_expect(uint64_t id)
+{
+	uint64_t x = (uint32_t)id;
+	for (int i = 0; i < 200; i++)
+		x = x * 6364136223846793005ull ^ 1442695040888963407ull;
+	return x;
+}
+
+/* 100,000 instances, slices of 8 fuel units (a few instructions): every
+ * result right, every instance paused many times. */
+static void test_hundred_thousand_tiny_slices(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "work");
+	Tally t = {.expect = work_expect};
+	myr_sched_stats st;
+	run_many(e, m, "work", 100000, 8, 2, &t, &st);
+	assert_int_equal(atomic_load(&t.done), 100000);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	assert_int_equal(st.completed, 100000);
+	assert_int_equal(st.live_peak, 100000);
+	assert_true(st.slices_per_instance_min >= 20);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static uint64_t deep_expect(uint64_t id)
+{
+	return id % 500 + 7;
+}
+
+/* Recursion up to 500 deep in thousands of instances whose stacks start
+ * at 64 bytes: they grow mid-run, between slices. */
+static void test_stacks_grow_under_the_scheduler(void **state)
+{
+	(void)state;
+	myr_config cfg;
+	myr_config_default(&cfg);
+	cfg.initial_stack_bytes = 64;
+	myr_engine *e = myr_engine_new(&cfg);
+	myr_module *m = tu_load(e, "work");
+	Tally t = {.expect = deep_expect};
+	myr_sched_stats st;
+	run_many(e, m, "deep", 3000, 5, 2, &t, &st);
+	assert_int_equal(atomic_load(&t.done), 3000);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static uint64_t boom_expect(uint64_t id)
+{
+	return id + 1;
+}
+
+/* Every 97th instance traps; the others finish with the right result. */
+static void test_traps_end_only_their_instance(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "work");
+	Tally t = {.expect = boom_expect, .expect_trap = MYR_TRAP_UNREACHABLE};
+	myr_sched_stats st;
+	run_many(e, m, "boom", 9700, 3, 2, &t, &st);
+	assert_int_equal(atomic_load(&t.trapped), 100);
+	assert_int_equal(atomic_load(&t.done), 9600);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	assert_int_equal(st.trapped, 100);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static uint64_t one(uint64_t id)
+{
+	(void)id;
+	return 1;
+}
+
+/* Each instance fills its page with its own pattern and checks it after
+ * being switched out thousands of times among its neighbours. */
+static void test_memories_are_isolated(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "iso");
+	Tally t = {.expect = one};
+	myr_sched_stats st;
+	run_many(e, m, "fill_check", 2000, 50, 2, &t, &st);
+	assert_int_equal(atomic_load(&t.done), 2000);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static myr_status call1(myr_instance *inst, const char *fn, myr_val *args,
+			size_t n, myr_val *res)
+{
+	myr_error err;
+	if (myr_func_call(tu_export(inst, fn), args, n, res, res ? 1 : 0,
+			  &err))
+		return MYR_STATUS_DONE;
+	assert_int_equal(err.kind, MYR_ERR_TRAP);
+	assert_int_equal(err.trap, MYR_TRAP_MEMORY_OOB);
+	assert_non_null(strstr(err.message, "out of bounds memory access"));
+	return MYR_STATUS_TRAPPED;
+}
+
+/* Accesses at the end of memory and near 2^32, with the largest offsets,
+ * trap; the neighbouring slot (the next instance's memory) is unchanged. */
+static void test_out_of_bounds_never_reaches_a_neighbour(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "iso");
+	myr_error err;
+	myr_instance *a = myr_instance_new(m, NULL, 0, &err);
+	myr_instance *b = myr_instance_new(m, NULL, 0, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	myr_val id = tu_i32(7), r;
+	assert_int_equal(call1(b, "fill_check", &id, 1, &r), MYR_STATUS_DONE);
+	assert_int_equal(r.of.i32, 1);
+	myr_extern mb;
+	assert_true(myr_instance_export(b, "memory", 6, &mb));
+	uint8_t *snap = malloc(65536);
+	memcpy(snap, myr_memory_data(mb.of.memory), 65536);
+	const uint32_t addrs[] = {65533, 65535, 65536, 65540, 131072,
+				  0x7FFFFFFF, 0xFFFFFFF0, 0xFFFFFFFC,
+				  0xFFFFFFFF};
+	for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
+		myr_val arg = tu_i32((int32_t)addrs[i]);
+		assert_int_equal(call1(a, "load32", &arg, 1, &r),
+				 MYR_STATUS_TRAPPED);
+		myr_val st[2] = {arg, tu_i32(-1)};
+		assert_int_equal(call1(a, "store32", st, 2, NULL),
+				 MYR_STATUS_TRAPPED);
+		assert_int_equal(call1(a, "load64_far", &arg, 1, &r),
+				 MYR_STATUS_TRAPPED);
+		assert_int_equal(call1(a, "store8_far", &arg, 1, NULL),
+				 MYR_STATUS_TRAPPED);
+	}
+	/* The last byte is in bounds, one past it is not. */
+	myr_val last = tu_i32(65535), past = tu_i32(65536);
+	assert_int_equal(call1(a, "load8", &last, 1, &r), MYR_STATUS_DONE);
+	assert_int_equal(call1(a, "load8", &past, 1, &r), MYR_STATUS_TRAPPED);
+	/* offset 0xFFFFFFF8 + address 0 is still past the end. */
+	myr_val zero = tu_i32(0);
+	assert_int_equal(call1(a, "load64_far", &zero, 1, &r),
+			 MYR_STATUS_TRAPPED);
+	/* The maximum is one page: growing fails, the memory stays put. */
+	myr_val one_page = tu_i32(1);
+	assert_int_equal(call1(a, "grow", &one_page, 1, &r), MYR_STATUS_DONE);
+	assert_int_equal(r.of.i32, -1);
+	assert_memory_equal(snap, myr_memory_data(mb.of.memory), 65536);
+	free(snap);
+	myr_instance_free(a);
+	myr_instance_free(b);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+/* Instances that filled their memories are freed; new ones reuse those
+ * slots and must see only zeros. */
+static void test_reused_slots_are_clean(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "iso");
+	myr_error err;
+	enum { N = 64 };
+	myr_instance *inst[N];
+	uint8_t *bases[N];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			inst[i] = myr_instance_new(m, NULL, 0, &err);
+			assert_non_null(inst[i]);
+			myr_extern mem;
+			assert_true(myr_instance_export(inst[i], "memory", 6,
+							&mem));
+			bases[i] = myr_memory_data(mem.of.memory);
+			myr_val r;
+			assert_int_equal(call1(inst[i], "any_nonzero", NULL, 0,
+					       &r),
+					 MYR_STATUS_DONE);
+			assert_int_equal(r.of.i32, 0);
+			myr_val id = tu_i32(round * N + i + 1);
+			assert_int_equal(call1(inst[i], "fill_check", &id, 1,
+					       &r),
+					 MYR_STATUS_DONE);
+			assert_int_equal(r.of.i32, 1);
+		}
+		for (int i = 0; i < N; i++)
+			myr_instance_free(inst[i]);
+	}
+	/* The last round ran in slots the first rounds used. */
+	myr_instance *again = myr_instance_new(m, NULL, 0, &err);
+	myr_extern mem;
+	assert_true(myr_instance_export(again, "memory", 6, &mem));
+	bool reused = false;
+	for (int i = 0; i < N; i++)
+		reused |= bases[i] == myr_memory_data(mem.of.memory);
+	assert_true(reused);
+	myr_instance_free(again);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	myr_config cfg;
+	myr_config_default(&cfg);
+	cfg.max_instances = 3;
+	cfg.max_large_memories = 1;
+	myr_engine *e = myr_engine_new(&cfg);
+	myr_module *iso = tu_load(e, "iso");
+	myr_module *big = tu_load(e, "big");
+	myr_error err;
+	/* Instance count. */
+	myr_instance *a = myr_instance_new(iso, NULL, 0, &err);
+	myr_instance *b = myr_instance_new(iso, NULL, 0, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	/* One large memory is allowed, a second is not. */
+	myr_instance *c = myr_instance_new(big, NULL, 0, &err);
+	assert_non_null(c);
+	myr_instance_free(a);
+	myr_instance *d = myr_instance_new(big, NULL, 0, &err);
+	assert_null(d);
+	assert_int_equal(err.kind, MYR_ERR_RESOURCE);
+	assert_non_null(strstr(err.message, "too many large linear memories"));
+	myr_instance_free(c);
+	a = myr_instance_new(iso, NULL, 0, &err);
+	c = myr_instance_new(iso, NULL, 0, &err);
+	assert_non_null(a);
+	assert_non_null(c);
+	d = myr_instance_new(iso, NULL, 0, &err);
+	assert_null(d);
+	assert_int_equal(err.kind, MYR_ERR_RESOURCE);
+	assert_non_null(strstr(err.message, "too many instances (limit 3)"));
+	myr_instance_free(a);
+	myr_instance_free(b);
+	myr_instance_free(c);
+	myr_module_free(iso);
+	myr_module_free(big);
+	myr_engine_free(e);
+
+	/* Memory size: a minimum above the limit fails to instantiate, and
+	 * growing past it returns -1. */
+	myr_config_default(&cfg);
+	cfg.max_memory_bytes = 256u << 20;
+	e = myr_engine_new(&cfg);
+	big = tu_load(e, "big");
+	assert_null(myr_instance_new(big, NULL, 0, &err));
+	assert_int_equal(err.kind, MYR_ERR_RESOURCE);
+	assert_non_null(strstr(err.message, "exceeds the limit"));
+	myr_module_free(big);
+	myr_engine_free(e);
+	cfg.max_memory_bytes = 310u << 20;
+	e = myr_engine_new(&cfg);
+	big = tu_load(e, "big");
+	myr_instance *g = myr_instance_new(big, NULL, 0, &err);
+	assert_non_null(g);
+	myr_val n = tu_i32(200), r; /* 5000 pages > 310 MiB */
+	assert_true(myr_func_call(tu_export(g, "grow"), &n, 1, &r, 1, &err));
+	assert_int_equal(r.of.i32, -1);
+	n = tu_i32(10);
+	assert_true(myr_func_call(tu_export(g, "grow"), &n, 1, &r, 1, &err));
+	assert_int_equal(r.of.i32, 4800);
+	myr_instance_free(g);
+	myr_module_free(big);
+	myr_engine_free(e);
+}
+
+/* The demo module (16 KiB in 1-byte pages) on a few instances, checked
+ * against the same computation done here. */
+static uint32_t demo_word(uint32_t seed, uint32_t i)
+{
+	uint32_t x = (seed ^ i) * 0x27d4eb2du;
+	return x ^ (x >> 15);
+}
+
+static uint64_t demo_expect(uint64_t id)
+{
+	uint64_t sum = 0;
+	for (uint32_t pass = 0; pass < 2; pass++) {
+		uint32_t seed = (uint32_t)id * 0x9e3779b1u + pass * 0x85ebca6bu;
+		for (uint32_t i = 0; i < 4096; i++)
+			sum = sum * 31 + demo_word(seed, i);
+	}
+	return sum;
+}
+
+static void test_custom_page_size_demo(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	size_t len;
+	uint8_t *bytes = tu_read_file(MYR_DEMO_WASM, &len);
+	assert_non_null(bytes);
+	myr_error err;
+	myr_module *m = myr_module_new(e, bytes, len, &err);
+	free(bytes);
+	assert_non_null(m);
+	uint64_t mem = 0;
+	myr_module_instance_size(m, &mem);
+	assert_int_equal(mem, 16384);
+	assert_true(myr_module_reserve(m, 300));
+	Tally t = {.expect = demo_expect};
+	myr_sched_stats st;
+	run_many(e, m, "run", 300, 0, 2, &t, &st);
+	assert_int_equal(atomic_load(&t.done), 300);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hundred_thousand_tiny_slices),
+		cmocka_unit_test(test_stacks_grow_under_the_scheduler),
+		cmocka_unit_test(test_traps_end_only_their_instance),
+		cmocka_unit_test(test_memories_are_isolated),
+		cmocka_unit_test(test_out_of_bounds_never_reaches_a_neighbour),
+		cmocka_unit_test(test_reused_slots_are_clean),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_custom_page_size_demo),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

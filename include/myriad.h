@@ -232,7 +232,9 @@ typedef struct myr_extern {
 /* What a host function returns. */
 typedef enum myr_hostret {
 	MYR_HOST_OK = 0,
-	MYR_HOST_TRAP, /* after myr_caller_trap() or myr_caller_exit() */
+	MYR_HOST_TRAP,  /* after myr_caller_trap() or myr_caller_exit() */
+	MYR_HOST_YIELD, /* done, and the caller's time slice ends here */
+	MYR_HOST_BLOCK, /* not done: see myr_caller_block */
 } myr_hostret;
 
 /* A host function reads args[0..nparams) and writes results[0..nresults),
@@ -256,6 +258,15 @@ myr_memory *myr_caller_memory(myr_caller *caller);
 myr_hostret myr_caller_trap(myr_caller *caller, const char *msg);
 /* Ends the calling instance as an exit with this code (e.g. proc_exit). */
 myr_hostret myr_caller_exit(myr_caller *caller, int code);
+/* The call has done its work; the instance gives up the rest of its time
+ * slice (e.g. sched_yield). Return its value. */
+myr_hostret myr_caller_yield(myr_caller *caller);
+/* The call cannot complete yet: the instance is parked, without holding a
+ * thread, until wake_at_ns (CLOCK_MONOTONIC; 0 for no timer) or until
+ * myr_instance_wake, and then the host function is called again with the
+ * same arguments. Return its value. Under myr_func_call, which has no
+ * scheduler, the calling thread sleeps instead. */
+myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns);
 
 myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
 			   bool mutable_, myr_val init);
@@ -318,12 +329,17 @@ typedef enum myr_status {
 	MYR_STATUS_READY,      /* started or paused: myr_instance_run resumes */
 	MYR_STATUS_DONE,       /* finished; results available */
 	MYR_STATUS_TRAPPED,    /* trapped; myr_instance_error says why */
+	MYR_STATUS_BLOCKED,    /* parked by a host call; see myr_caller_block */
 } myr_status;
 
 bool myr_instance_start(myr_instance *inst, myr_func *func,
 			const myr_val *args, size_t nargs, myr_error *err);
-/* Runs until the call finishes, traps or spends fuel (then READY). */
+/* Runs until the call finishes, traps or spends fuel (then READY). A
+ * BLOCKED instance stays BLOCKED until its wake time or a wake. */
 myr_status myr_instance_run(myr_instance *inst, int64_t fuel);
+/* Wakes an instance parked by myr_caller_block without a timer. Safe from
+ * any thread. */
+void myr_instance_wake(myr_instance *inst);
 myr_status myr_instance_status(const myr_instance *inst);
 /* Copies up to n results of a DONE call; returns how many there are. */
 size_t myr_instance_results(const myr_instance *inst, myr_val *results,
@@ -352,7 +368,7 @@ typedef struct myr_sched_stats {
 	uint64_t live_peak;
 	uint64_t slices;
 	uint64_t slices_per_instance_min, slices_per_instance_max;
-	double slice_ns_p50, slice_ns_p99; /* sampled slices */
+	double slice_ns_p50, slice_ns_p99, slice_ns_mean; /* sampled */
 	double switch_ns;      /* mean, sampled; see docs/architecture.md */
 	double wall_s;         /* since myr_sched_run started */
 	uint32_t threads;

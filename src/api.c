@@ -2,7 +2,9 @@
  * The public API that is not instantiation: modules, host objects, calls
  * and pausable runs.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "runtime.h"
 
@@ -284,6 +286,19 @@ myr_hostret myr_caller_exit(myr_caller *caller, int code)
 	return MYR_HOST_TRAP;
 }
 
+myr_hostret myr_caller_yield(myr_caller *caller)
+{
+	(void)caller;
+	return MYR_HOST_YIELD;
+}
+
+myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns)
+{
+	if (caller)
+		((Exec *)caller)->wake_at = wake_at_ns;
+	return MYR_HOST_BLOCK;
+}
+
 myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
 			   bool mutable_, myr_val init)
 {
@@ -461,6 +476,8 @@ static bool start_on(Exec *ex, const myr_func *f, const myr_val *args,
 			    "call stack exhausted");
 	ex->call_type = f->type;
 	ex->status = MYR_STATUS_READY;
+	ex->wake_at = 0;
+	atomic_store(&ex->wake, WAKE_NONE);
 	return true;
 }
 
@@ -471,14 +488,50 @@ static void copy_results(const Exec *ex, myr_val *results, size_t n)
 		exec_slot_to_val(ft_results(t)[i], ex->stack[i], &results[i]);
 }
 
-/* Runs ex until it finishes; a pause (never with unlimited fuel) resumes. */
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Without a scheduler, a blocked call makes this thread wait: until the
+ * wake time, or until myr_instance_wake. */
+static void wait_blocked(Exec *ex)
+{
+	if (ex->wake_at) {
+		struct timespec t = {(time_t)(ex->wake_at / 1000000000u),
+				     (long)(ex->wake_at % 1000000000u)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t,
+				       NULL) == EINTR)
+			;
+		return;
+	}
+	unsigned char expect = WAKE_NONE;
+	atomic_compare_exchange_strong(&ex->wake, &expect, WAKE_PARKED);
+	while (atomic_load(&ex->wake) == WAKE_PARKED) {
+		struct timespec nap = {0, 100 * 1000};
+		nanosleep(&nap, NULL);
+	}
+	atomic_store(&ex->wake, WAKE_NONE);
+}
+
+/* Runs ex until it finishes: pauses (never with unlimited fuel) and yields
+ * resume at once, blocks after waiting. */
 static int run_to_end(Exec *ex)
 {
 	int rc;
 	ex->running = true;
-	do
+	for (;;) {
 		rc = exec_run(ex, INT64_MAX);
-	while (rc == RUN_OUT_OF_FUEL);
+		if (rc == RUN_OUT_OF_FUEL || rc == RUN_YIELD)
+			continue;
+		if (rc != RUN_BLOCKED)
+			break;
+		ex->running = false;
+		wait_blocked(ex);
+		ex->running = true;
+	}
 	ex->running = false;
 	return rc;
 }
@@ -583,6 +636,14 @@ bool myr_instance_start(myr_instance *inst, myr_func *f, const myr_val *args,
 myr_status myr_instance_run(myr_instance *inst, int64_t fuel)
 {
 	Exec *ex = &inst->ex;
+	if (ex->status == MYR_STATUS_BLOCKED) {
+		bool due = ex->wake_at ? mono_ns() >= ex->wake_at
+				       : atomic_load(&ex->wake) == WAKE_EARLY;
+		if (!due)
+			return MYR_STATUS_BLOCKED;
+		atomic_store(&ex->wake, WAKE_NONE);
+		ex->status = MYR_STATUS_READY;
+	}
 	if (ex->status != MYR_STATUS_READY || ex->running)
 		return (myr_status)ex->status;
 	ex->running = true;
@@ -592,7 +653,17 @@ myr_status myr_instance_run(myr_instance *inst, int64_t fuel)
 		ex->status = MYR_STATUS_DONE;
 	else if (rc == RUN_TRAP)
 		ex->status = MYR_STATUS_TRAPPED;
+	else if (rc == RUN_BLOCKED)
+		ex->status = MYR_STATUS_BLOCKED;
 	return (myr_status)ex->status;
+}
+
+void myr_instance_wake(myr_instance *inst)
+{
+	Exec *ex = &inst->ex;
+	unsigned char prev = atomic_exchange(&ex->wake, WAKE_EARLY);
+	if (prev == WAKE_PARKED && inst->sched)
+		sched_wake(inst->sched, inst);
 }
 
 myr_status myr_instance_status(const myr_instance *inst)

@@ -989,20 +989,23 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 	ex->pc = *pc;
 	ex->fp_off = (size_t)(*fp - ex->stack);
 	int rc = call_host(ex, fn, *fp + base);
+	if (rc == RUN_YIELD)
+		ex->pc = ret; /* done: resume after the call */
 	if (rc != RUN_DONE)
-		return rc;
+		return rc; /* RUN_BLOCKED resumes at the call, to redo it */
 	*mem = ex->mem ? ex->mem->base : NULL;
 	*memsize = ex->mem ? ex->mem->size : 0;
 	*pc = ret;
 	return RUN_DONE;
 }
 
-/* After call_object failed: turn its status into the run's result. */
+/* After call_object did not continue: turn its status into the run's
+ * result (a yield or a block has saved where to resume). */
 #define CALL_FAILED(rc)                                                       \
 	do {                                                                  \
 		if ((rc) == RUN_OUT_OF_FUEL)                                  \
 			PAUSE();                                              \
-		if (ex->trap == MYR_TRAP_NONE)                                \
+		if ((rc) == RUN_TRAP && ex->trap == MYR_TRAP_NONE)            \
 			TRAP(MYR_TRAP_STACK_EXHAUSTED);                       \
 		return (rc);                                                  \
 	} while (0)
@@ -1171,7 +1174,9 @@ H(return_call)
 		ex->fp_off = (size_t)(fp - ex->stack);                        \
 		ex->trap = MYR_TRAP_NONE;                                      \
 		int rc_ = call_host(ex, (fn), fp + (base));                   \
-		if (rc_ != RUN_DONE)                                          \
+		/* A yield in tail position is only a hint: the results   \
+		 * still have to be returned. */                               \
+		if (rc_ != RUN_DONE && rc_ != RUN_YIELD)                      \
 			return rc_;                                           \
 		RELOAD_MEM();                                                 \
 		uint32_t nres_ = (fn)->type->nresults;                        \
@@ -1263,7 +1268,7 @@ static int call_host(Exec *ex, const myr_func *fn, uint64_t *slots)
 			res[i].of.i64 = 0;
 		}
 		r = h->fn((myr_caller *)ex, h->env, vals, res);
-		if (r == MYR_HOST_OK)
+		if (r == MYR_HOST_OK || r == MYR_HOST_YIELD)
 			for (uint32_t i = 0; i < t->nresults; i++)
 				slots[i] = val_to_slot(&res[i]);
 		if (vals != small)
@@ -1271,6 +1276,10 @@ static int call_host(Exec *ex, const myr_func *fn, uint64_t *slots)
 	}
 	if (r == MYR_HOST_OK)
 		return RUN_DONE;
+	if (r == MYR_HOST_YIELD)
+		return RUN_YIELD;
+	if (r == MYR_HOST_BLOCK)
+		return RUN_BLOCKED;
 	if (ex->trap == MYR_TRAP_NONE)
 		exec_set_trap_msg(ex, MYR_TRAP_HOST, "host function trapped");
 	return RUN_TRAP;

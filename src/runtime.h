@@ -50,7 +50,12 @@ enum {
 	RUN_DONE = 0,
 	RUN_TRAP = 1,
 	RUN_OUT_OF_FUEL = 2,
+	RUN_YIELD = 3,   /* a host call ended the slice; resumes after it */
+	RUN_BLOCKED = 4, /* a host call parked the instance; redoes the call */
 };
+
+/* Exec.wake: how a BLOCKED instance waits. */
+enum { WAKE_NONE, WAKE_PARKED, WAKE_EARLY };
 
 /* Frame layout (see docs/architecture.md): fp[0..nparams) parameters,
  * then FRAME_HEADER slots of linkage, then locals, then operand temps. */
@@ -139,6 +144,8 @@ struct Exec {
 	const Cell *pc;
 	size_t fp_off;
 	int64_t fuel_left;
+	uint64_t wake_at;  /* a BLOCKED run's CLOCK_MONOTONIC ns, 0: none */
+	atomic_uchar wake; /* WAKE_* (myr_instance_wake may race a worker) */
 
 	/* How the run ended if it trapped: compact, because a million
 	 * instances carry it; myr_instance_error expands it on demand. */
@@ -176,7 +183,12 @@ struct myr_instance {
 	void *user;
 	uint64_t user_index;
 	uint32_t slices;
+	struct myr_sched *sched;   /* the scheduler it was added to */
+	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
 };
+
+/* sched.c: puts an instance woken by myr_instance_wake back in line. */
+void sched_wake(struct myr_sched *s, myr_instance *inst);
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
 {

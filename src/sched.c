@@ -49,6 +49,12 @@ static inline uint64_t ticks(void)
  * HIST_NS, and one overflow bucket. */
 enum { HIST_NS = 20, HIST_BUCKETS = 5000, SAMPLE_MASK = 15 };
 
+/* An instance parked by a host call until a time (in TSC ticks). */
+typedef struct Timer {
+	uint64_t at;
+	myr_instance *inst;
+} Timer;
+
 typedef struct Worker {
 	struct myr_sched *s;
 	uint32_t id;
@@ -65,11 +71,14 @@ typedef struct Worker {
 	atomic_size_t nin_hint;
 	/* Figures, written by the owner, read by anyone. */
 	atomic_uint_fast64_t slices, completed, trapped, steals;
-	atomic_uint_fast64_t switch_ticks, switch_samples;
+	atomic_uint_fast64_t switch_ticks, switch_samples, slice_ticks;
 	atomic_int_fast64_t fuel;
 	uint64_t inst_slices_min, inst_slices_max;
 	atomic_uint *hist;
 	double rate; /* fuel per tick, smoothed */
+	/* Sleeping instances, a min-heap on `at` (owner only). */
+	Timer *timers;
+	size_t ntimers, cap_timers;
 	bool failed; /* could not grow its queue */
 } Worker;
 
@@ -87,6 +96,9 @@ struct myr_sched {
 	struct timespec t_start;
 	double wall_s;
 	bool running;
+	/* Instances parked without a timer, until myr_instance_wake. */
+	pthread_mutex_t park_lock;
+	myr_instance *parked;
 };
 
 /* ------------------------------------------------------------------ */
@@ -240,6 +252,141 @@ static void try_steal(Worker *w)
 }
 
 /* ------------------------------------------------------------------ */
+/* Parked instances                                                    */
+
+static bool timer_push(Worker *w, uint64_t at, myr_instance *inst)
+{
+	if (w->ntimers == w->cap_timers) {
+		size_t cap = w->cap_timers ? w->cap_timers * 2 : 64;
+		Timer *t = xrealloc_array(w->timers, cap, sizeof *t);
+		if (!t)
+			return false;
+		w->timers = t;
+		w->cap_timers = cap;
+	}
+	size_t i = w->ntimers++;
+	while (i > 0 && w->timers[(i - 1) / 2].at > at) {
+		w->timers[i] = w->timers[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	w->timers[i] = (Timer){at, inst};
+	return true;
+}
+
+static myr_instance *timer_pop(Worker *w)
+{
+	myr_instance *inst = w->timers[0].inst;
+	Timer last = w->timers[--w->ntimers];
+	size_t i = 0, n = w->ntimers;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && w->timers[c + 1].at < w->timers[c].at)
+			c++;
+		if (w->timers[c].at >= last.at)
+			break;
+		w->timers[i] = w->timers[c];
+		i = c;
+	}
+	if (n)
+		w->timers[i] = last;
+	return inst;
+}
+
+/* Moves every instance whose time has come back to the run queue. */
+static void fire_timers(Worker *w, uint64_t now)
+{
+	while (w->ntimers && w->timers[0].at <= now) {
+		myr_instance *inst = timer_pop(w);
+		inst->ex.status = MYR_STATUS_READY;
+		if (!qpush(w, inst))
+			inbox_put(w, &inst, 1);
+	}
+}
+
+static void park_link(myr_sched *s, myr_instance *inst)
+{
+	inst->park_prev = NULL;
+	inst->park_next = s->parked;
+	if (s->parked)
+		s->parked->park_prev = inst;
+	s->parked = inst;
+}
+
+static void park_unlink(myr_sched *s, myr_instance *inst)
+{
+	if (inst->park_prev)
+		inst->park_prev->park_next = inst->park_next;
+	else
+		s->parked = inst->park_next;
+	if (inst->park_next)
+		inst->park_next->park_prev = inst->park_prev;
+	inst->park_prev = inst->park_next = NULL;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* A host call blocked the instance: onto this worker's timers, or parked
+ * until myr_instance_wake, unless a wake already came. */
+static void park(Worker *w, myr_instance *inst)
+{
+	myr_sched *s = w->s;
+	Exec *ex = &inst->ex;
+	ex->status = MYR_STATUS_BLOCKED;
+	if (ex->wake_at) {
+		uint64_t now = ticks(), ns = mono_ns();
+		uint64_t at = now;
+		if (ex->wake_at > ns)
+			at += (uint64_t)((double)(ex->wake_at - ns) /
+					 s->ns_per_tick);
+		if (timer_push(w, at, inst))
+			return;
+	} else {
+		pthread_mutex_lock(&s->park_lock);
+		unsigned char expect = WAKE_NONE;
+		bool parked = atomic_compare_exchange_strong(&ex->wake, &expect,
+							     WAKE_PARKED);
+		if (parked)
+			park_link(s, inst);
+		pthread_mutex_unlock(&s->park_lock);
+		if (parked)
+			return;
+		atomic_store(&ex->wake, WAKE_NONE); /* woken while running */
+	}
+	ex->status = MYR_STATUS_READY;
+	if (!qpush(w, inst))
+		inbox_put(w, &inst, 1);
+}
+
+void sched_wake(myr_sched *s, myr_instance *inst)
+{
+	pthread_mutex_lock(&s->park_lock);
+	park_unlink(s, inst);
+	pthread_mutex_unlock(&s->park_lock);
+	atomic_store(&inst->ex.wake, WAKE_NONE);
+	inst->ex.status = MYR_STATUS_READY;
+	inbox_put(&s->w[atomic_fetch_add(&s->next_add, 1) % s->nw], &inst, 1);
+}
+
+/* Nothing to run but sleepers: wait for the first (or new work). */
+static void nap_until_timer(Worker *w)
+{
+	uint64_t now = ticks();
+	uint64_t wait = w->timers[0].at > now ? w->timers[0].at - now : 0;
+	double ns = MIN((double)wait * w->s->ns_per_tick, 1e6);
+	if (ns > 2000) {
+		struct timespec nap = {0, (long)ns};
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Workers                                                             */
 
 static void finish(Worker *w, myr_instance *inst, int rc)
@@ -265,6 +412,7 @@ static void record_sample(Worker *w, uint64_t dt, int64_t given,
 {
 	myr_sched *s = w->s;
 	dt = dt > s->tick_cost ? dt - s->tick_cost : 0;
+	atomic_fetch_add_explicit(&w->slice_ticks, dt, memory_order_relaxed);
 	double ns = (double)dt * s->ns_per_tick;
 	size_t b = (size_t)(ns / HIST_NS);
 	atomic_fetch_add_explicit(&w->hist[MIN(b, (size_t)HIST_BUCKETS)], 1,
@@ -312,9 +460,16 @@ static void *worker_main(void *arg)
 		if (req)
 			answer_steal(w, req);
 		if (qlen(w) == 0) {
+			if (w->ntimers)
+				fire_timers(w, ticks());
+			if (qlen(w))
+				continue;
 			if (atomic_load(&s->remaining) == 0)
 				break;
-			try_steal(w);
+			if (w->ntimers)
+				nap_until_timer(w);
+			else
+				try_steal(w);
 			continue;
 		}
 		myr_instance *inst = qpop(w);
@@ -329,6 +484,8 @@ static void *worker_main(void *arg)
 		uint64_t t0 = 0;
 		if (phase == 0) {
 			t0 = ticks();
+			if (w->ntimers && w->timers[0].at <= t0)
+				fire_timers(w, t0);
 			if (t_end) {
 				uint64_t sw = t0 - t_end;
 				sw = sw > s->tick_cost ? sw - s->tick_cost : 0;
@@ -351,12 +508,16 @@ static void *worker_main(void *arg)
 		t_end = phase == SAMPLE_MASK && rc == RUN_OUT_OF_FUEL ? ticks()
 								     : 0;
 		atomic_store_explicit(&w->slices, n, memory_order_relaxed);
-		if (LIKELY(rc == RUN_OUT_OF_FUEL)) {
+		if (LIKELY(rc == RUN_OUT_OF_FUEL || rc == RUN_YIELD)) {
 			if (UNLIKELY(!qpush(w, inst))) {
-				/* Out of memory for the queue: park it in the
-				 * inbox, which already has room. */
+				/* Out of memory for the queue: put it in the
+				 * inbox, which grows separately. */
 				inbox_put(w, &inst, 1);
 			}
+			continue;
+		}
+		if (rc == RUN_BLOCKED) {
+			park(w, inst);
 			continue;
 		}
 		finish(w, inst, rc);
@@ -382,6 +543,7 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 	if (!s->cfg.slice_ns)
 		s->cfg.slice_ns = 1000;
 	s->nw = s->cfg.threads;
+	pthread_mutex_init(&s->park_lock, NULL);
 	s->w = calloc(s->nw, sizeof *s->w);
 	if (!s->w) {
 		free(s);
@@ -413,8 +575,10 @@ void myr_sched_free(myr_sched *s)
 		free(w->q);
 		free(w->in);
 		free(w->hist);
+		free(w->timers);
 		pthread_mutex_destroy(&w->lock);
 	}
+	pthread_mutex_destroy(&s->park_lock);
 	free(s->w);
 	free(s);
 }
@@ -424,6 +588,7 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 	if (inst->ex.status != MYR_STATUS_READY)
 		return false;
 	inst->slices = 0;
+	inst->sched = s;
 	Worker *w = &s->w[atomic_fetch_add(&s->next_add, 1) % s->nw];
 	uint64_t live = atomic_fetch_add(&s->remaining, 1) + 1;
 	atomic_fetch_add(&s->added, 1);
@@ -514,7 +679,25 @@ void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 			if (fn)
 				fn(inst, user);
 		}
+		while (w->ntimers) {
+			myr_instance *inst = timer_pop(w);
+			inst->ex.status = MYR_STATUS_READY;
+			atomic_fetch_sub(&s->remaining, 1);
+			if (fn)
+				fn(inst, user);
+		}
 	}
+	pthread_mutex_lock(&s->park_lock);
+	while (s->parked) {
+		myr_instance *inst = s->parked;
+		park_unlink(s, inst);
+		atomic_store(&inst->ex.wake, WAKE_NONE);
+		inst->ex.status = MYR_STATUS_READY;
+		atomic_fetch_sub(&s->remaining, 1);
+		if (fn)
+			fn(inst, user);
+	}
+	pthread_mutex_unlock(&s->park_lock);
 }
 
 static double percentile(const uint64_t *hist, uint64_t total, double p)
@@ -538,7 +721,7 @@ void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
 	out->live = atomic_load(&((myr_sched *)s)->remaining);
 	out->live_peak = atomic_load(&((myr_sched *)s)->live_peak);
 	uint64_t *hist = calloc(HIST_BUCKETS + 1, sizeof *hist);
-	uint64_t samples = 0, sw = 0, swn = 0;
+	uint64_t samples = 0, sw = 0, swn = 0, sl = 0;
 	out->slices_per_instance_min = UINT64_MAX;
 	for (uint32_t i = 0; i < s->nw; i++) {
 		Worker *w = &s->w[i];
@@ -547,6 +730,7 @@ void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
 		out->trapped += atomic_load(&w->trapped);
 		out->steals += (uint32_t)atomic_load(&w->steals);
 		sw += atomic_load(&w->switch_ticks);
+		sl += atomic_load(&w->slice_ticks);
 		swn += atomic_load(&w->switch_samples);
 		out->slices_per_instance_min =
 			MIN(out->slices_per_instance_min, w->inst_slices_min);
@@ -567,6 +751,8 @@ void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
 		free(hist);
 	}
 	out->switch_ns = swn ? (double)sw / (double)swn * s->ns_per_tick : 0;
+	out->slice_ns_mean =
+		samples ? (double)sl / (double)samples * s->ns_per_tick : 0;
 	out->wall_s = s->wall_s;
 	out->fuel_per_slice = atomic_load(&s->w[0].fuel);
 }

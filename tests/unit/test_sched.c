@@ -2,6 +2,7 @@
  * memory isolation, trap isolation, clean slot reuse, stack growth, and
  * every limit enforced with a clear error. */
 #include <stdatomic.h>
+#include <time.h>
 
 #include "testutil.h"
 
@@ -376,6 +377,224 @@ static void test_custom_page_size_demo(void **state)
 	myr_engine_free(e);
 }
 
+/* ------------------------------------------------------------------ */
+/* Host calls that yield, sleep or wait                                */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+typedef struct HostEnv {
+	uint64_t deadline[4096]; /* per instance index: nap's wake time */
+	atomic_int yields;
+	myr_instance *waiting;   /* the instance blocked in wait() */
+	atomic_int value;        /* what signal() hands to wait() */
+} HostEnv;
+
+static uint64_t index_of(myr_caller *c)
+{
+	uint64_t i;
+	myr_instance_user(myr_caller_instance(c), &i);
+	return i;
+}
+
+/* nap(ms): the first call blocks until now + ms; the call made again on
+ * waking finds the time passed and returns. */
+static myr_hostret host_nap(myr_caller *c, void *env, const myr_val *args,
+			    myr_val *res)
+{
+	(void)res;
+	HostEnv *h = env;
+	uint64_t *d = &h->deadline[index_of(c) % 4096];
+	uint64_t now = mono_ns();
+	if (!*d)
+		*d = now + (uint64_t)args[0].of.i32 * 1000000u;
+	if (now >= *d)
+		return MYR_HOST_OK;
+	return myr_caller_block(c, *d);
+}
+
+static myr_hostret host_yield(myr_caller *c, void *env, const myr_val *args,
+			      myr_val *res)
+{
+	(void)args, (void)res;
+	atomic_fetch_add(&((HostEnv *)env)->yields, 1);
+	return myr_caller_yield(c);
+}
+
+static myr_hostret host_wait(myr_caller *c, void *env, const myr_val *args,
+			     myr_val *res)
+{
+	(void)args;
+	HostEnv *h = env;
+	int v = atomic_load(&h->value);
+	if (v) {
+		res[0].of.i32 = v;
+		return MYR_HOST_OK;
+	}
+	h->waiting = myr_caller_instance(c);
+	return myr_caller_block(c, 0);
+}
+
+static myr_hostret host_signal(myr_caller *c, void *env, const myr_val *args,
+			       myr_val *res)
+{
+	(void)c, (void)res;
+	HostEnv *h = env;
+	atomic_store(&h->value, args[0].of.i32);
+	if (h->waiting)
+		myr_instance_wake(h->waiting);
+	return MYR_HOST_OK;
+}
+
+typedef struct HostRun {
+	myr_engine *e;
+	myr_module *m;
+	myr_func *f[4];
+	myr_extern imports[4];
+} HostRun;
+
+static void host_setup(HostRun *r, HostEnv *env)
+{
+	static const myr_valtype i32 = MYR_I32;
+	const myr_functype t_nap = {1, 0, &i32, NULL},
+			   t_void = {0, 0, NULL, NULL},
+			   t_wait = {0, 1, NULL, &i32};
+	r->e = myr_engine_new(NULL);
+	r->m = tu_load(r->e, "host");
+	r->f[0] = myr_func_new(r->e, &t_nap, host_nap, env, NULL);
+	r->f[1] = myr_func_new(r->e, &t_void, host_yield, env, NULL);
+	r->f[2] = myr_func_new(r->e, &t_wait, host_wait, env, NULL);
+	r->f[3] = myr_func_new(r->e, &t_nap, host_signal, env, NULL);
+	for (int i = 0; i < 4; i++)
+		r->imports[i] = (myr_extern){MYR_EXTERN_FUNC, {.func = r->f[i]}};
+}
+
+static void host_teardown(HostRun *r)
+{
+	myr_module_free(r->m);
+	for (int i = 0; i < 4; i++)
+		myr_func_free(r->f[i]);
+	myr_engine_free(r->e);
+}
+
+static myr_instance *host_instance(HostRun *r, myr_sched *s, const char *fn,
+				   int32_t arg, uint64_t index)
+{
+	myr_error err;
+	myr_instance *inst = myr_instance_new(r->m, r->imports, 4, &err);
+	assert_non_null(inst);
+	myr_val a = tu_i32(arg);
+	assert_true(myr_instance_start(inst, tu_export(inst, fn), &a, 1, &err));
+	myr_instance_set_user(inst, NULL, index);
+	assert_true(myr_sched_add(s, inst));
+	return inst;
+}
+
+static uint64_t plus_one(uint64_t id)
+{
+	return id + 1;
+}
+
+/* 2000 instances sleep 30 ms each in a host call: they are parked, not
+ * holding the two threads, so the run takes about one nap, not 2000/2. */
+static void test_blocked_instances_do_not_hold_threads(void **state)
+{
+	(void)state;
+	HostEnv *env = calloc(1, sizeof *env);
+	HostRun r;
+	host_setup(&r, env);
+	Tally t = {.expect = plus_one};
+	myr_sched_config cfg = {.threads = 2, .on_done = on_done, .user = &t};
+	myr_sched *s = myr_sched_new(r.e, &cfg);
+	for (int i = 0; i < 2000; i++)
+		host_instance(&r, s, "napper", i, (uint64_t)i);
+	uint64_t t0 = mono_ns();
+	myr_sched_run(s);
+	uint64_t took = mono_ns() - t0;
+	assert_int_equal(atomic_load(&t.done), 2000);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	/* Serially, 60 s; in parallel, 30 ms plus scheduling. The bound is
+	 * loose: it tells parked from blocked, it is not a speed target. */
+	assert_true(took < 5000000000ull);
+	for (int i = 0; i < 2000; i++)
+		assert_true(env->deadline[i] != 0 && t0 <= env->deadline[i]);
+	myr_sched_free(s);
+	host_teardown(&r);
+	free(env);
+}
+
+static uint64_t same(uint64_t id)
+{
+	return id;
+}
+
+/* A yielding host call ends the slice even with fuel to spare. */
+static void test_yield_ends_the_slice(void **state)
+{
+	(void)state;
+	HostEnv *env = calloc(1, sizeof *env);
+	HostRun r;
+	host_setup(&r, env);
+	Tally t = {.expect = same};
+	myr_sched_config cfg = {.threads = 1,
+				.fuel = 1000000000,
+				.on_done = on_done,
+				.user = &t};
+	myr_sched *s = myr_sched_new(r.e, &cfg);
+	for (int i = 0; i < 10; i++)
+		host_instance(&r, s, "yielder", i, (uint64_t)i);
+	myr_sched_run(s);
+	myr_sched_stats st;
+	myr_sched_get_stats(s, &st);
+	assert_int_equal(atomic_load(&t.done), 10);
+	assert_int_equal(atomic_load(&env->yields), 1000);
+	assert_true(st.slices_per_instance_min >= 100);
+	myr_sched_free(s);
+	host_teardown(&r);
+	free(env);
+}
+
+static uint64_t forty_two_or_zero(uint64_t id)
+{
+	return id == 0 ? 42 : 0;
+}
+
+/* An instance waiting without a timer is woken by another instance's
+ * host call and sees what it was handed; the call is made again. */
+static void test_wake_from_another_instance(void **state)
+{
+	(void)state;
+	HostEnv *env = calloc(1, sizeof *env);
+	HostRun r;
+	host_setup(&r, env);
+	Tally t = {.expect = forty_two_or_zero};
+	myr_sched_config cfg = {.threads = 2, .on_done = on_done, .user = &t};
+	myr_sched *s = myr_sched_new(r.e, &cfg);
+	host_instance(&r, s, "waiter", 0, 0);
+	host_instance(&r, s, "signaller", 42, 1);
+	myr_sched_run(s);
+	assert_int_equal(atomic_load(&t.done), 2);
+	assert_int_equal(atomic_load(&t.wrong), 0);
+	myr_sched_free(s);
+
+	/* Without a scheduler, myr_func_call sleeps through a nap. */
+	myr_error err;
+	myr_instance *inst = myr_instance_new(r.m, r.imports, 4, &err);
+	myr_val a = tu_i32(5), res;
+	uint64_t t0 = mono_ns();
+	assert_true(myr_func_call(tu_export(inst, "napper"), &a, 1, &res, 1,
+				  &err));
+	assert_int_equal(res.of.i32, 6);
+	assert_true(mono_ns() - t0 >= 30000000ull);
+	myr_instance_free(inst);
+	host_teardown(&r);
+	free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +606,9 @@ int main(void)
 		cmocka_unit_test(test_reused_slots_are_clean),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_custom_page_size_demo),
+		cmocka_unit_test(test_blocked_instances_do_not_hold_threads),
+		cmocka_unit_test(test_yield_ends_the_slice),
+		cmocka_unit_test(test_wake_from_another_instance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

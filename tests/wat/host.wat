@@ -1,0 +1,19 @@
+;; Host calls that yield, sleep and wait, for the scheduler tests.
+(module
+  (import "env" "nap" (func $nap (param i32)))
+  (import "env" "yield" (func $yield))
+  (import "env" "wait" (func $wait (result i32)))
+  (import "env" "signal" (func $signal (param i32)))
+  (func (export "napper") (param $id i32) (result i32)
+    (call $nap (i32.const 30))
+    (i32.add (local.get $id) (i32.const 1)))
+  (func (export "yielder") (param $id i32) (result i32) (local $i i32)
+    (loop $l
+      (call $yield)
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                        (i32.const 100))))
+    (local.get $id))
+  (func (export "waiter") (param i32) (result i32) (call $wait))
+  (func (export "signaller") (param $v i32) (result i32)
+    (call $signal (local.get $v)) (i32.const 0))
+)

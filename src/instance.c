@@ -438,10 +438,14 @@ static bool create_own(myr_instance *inst, myr_error *err)
 	return true;
 }
 
+void (*wasi_free_hook)(myr_instance *inst);
+
 static void instance_release(myr_instance *inst)
 {
 	const Module *m = inst->mod;
 	myr_engine *e = inst->engine;
+	if (inst->wasi && wasi_free_hook)
+		wasi_free_hook(inst);
 	for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
 		memory_release(inst->mems[i]);
 	for (uint32_t i = m->ntable_imports; i < m->ntables; i++)

@@ -184,8 +184,14 @@ struct myr_instance {
 	uint64_t user_index;
 	uint32_t slices;
 	struct myr_sched *sched;   /* the scheduler it was added to */
+	/* Per-instance state of the WASI layer (wasi.c), created on first
+	 * use and freed with the instance through wasi_free_hook. */
+	void *wasi;
 	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
 };
+
+/* Set by the WASI layer: frees an instance's `wasi` state. */
+extern void (*wasi_free_hook)(myr_instance *inst);
 
 /* sched.c: puts an instance woken by myr_instance_wake back in line. */
 void sched_wake(struct myr_sched *s, myr_instance *inst);

@@ -751,6 +751,10 @@ static bool read_memarg(Comp *c, unsigned natural_log2, uint32_t *offset)
 	}
 	if (!rd_u32(&c->r, offset))
 		return false;
+	/* An exponent past 31 cannot describe any alignment: the encoding
+	 * itself is wrong. */
+	if (align >= 32)
+		return malformed(c, "malformed memop flags");
 	if (memidx >= c->m->nmems)
 		return invalid(c, "unknown memory %u", memidx);
 	if (memidx != 0)

@@ -48,3 +48,11 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Installs the library (static and shared), myriad.h, the myriad command
+# and myriad.pc under PREFIX; DESTDIR stages the files elsewhere, e.g. for
+# packaging: make install DESTDIR=/tmp/stage PREFIX=/usr
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"

@@ -132,8 +132,8 @@ int main(int argc, char **argv)
 	args[1].of.i32 = 4;
 	if (!myr_func_call(divmod, args, 2, results, 2, &err))
 		goto call_failed;
-	printf("divmod(9, 4) = (%" PRId32 ", %" PRId32 ")\n",
-	       results[0].of.i32, results[1].of.i32);
+	printf("divmod(9, 4) = (%" PRId32 ", %" PRId32 ")\n", results[0].of.i32,
+	       results[1].of.i32);
 
 	/* A wrongly typed argument is the embedder's mistake, not a trap. */
 	args[0] = (myr_val){.type = MYR_I64, .of.i64 = 50};

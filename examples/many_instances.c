@@ -55,7 +55,8 @@ static myr_hostret host_sleep_ms(myr_caller *caller, void *env,
 				 const myr_val *args, myr_val *results)
 {
 	(void)env, (void)results;
-	uint64_t *wake_at = myr_instance_user(myr_caller_instance(caller), NULL);
+	uint64_t *wake_at =
+		myr_instance_user(myr_caller_instance(caller), NULL);
 	if (*wake_at == 0) {
 		if (args[0].of.i32 <= 0)
 			return MYR_HOST_OK;
@@ -124,6 +125,12 @@ typedef struct HostFunc {
 	myr_func *func;
 } HostFunc;
 
+/* Import names come with a length: they may contain NUL bytes. */
+static bool name_is(const char *name, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(name, want, len) == 0;
+}
+
 static bool resolve_imports(const myr_module *module, const HostFunc *host,
 			    size_t nhost, myr_extern *imports)
 {
@@ -131,22 +138,20 @@ static bool resolve_imports(const myr_module *module, const HostFunc *host,
 	for (size_t i = 0; i < n; i++) {
 		myr_externdesc d;
 		myr_module_import(module, i, &d);
-		size_t j = 0;
-		while (j < nhost && !(d.kind == MYR_EXTERN_FUNC &&
-				      d.module_len == 3 &&
-				      memcmp(d.module, "env", 3) == 0 &&
-				      d.name_len == strlen(host[j].name) &&
-				      memcmp(d.name, host[j].name,
-					     d.name_len) == 0))
-			j++;
-		if (j == nhost) {
+		const HostFunc *found = NULL;
+		for (size_t j = 0; j < nhost && !found; j++)
+			if (d.kind == MYR_EXTERN_FUNC &&
+			    name_is(d.module, d.module_len, "env") &&
+			    name_is(d.name, d.name_len, host[j].name))
+				found = &host[j];
+		if (!found) {
 			fprintf(stderr, "no host function for %.*s.%.*s\n",
 				(int)d.module_len, d.module, (int)d.name_len,
 				d.name);
 			return false;
 		}
 		imports[i] = (myr_extern){.kind = MYR_EXTERN_FUNC,
-					  .of.func = host[j].func};
+					  .of.func = found->func};
 	}
 	return true;
 }
@@ -214,12 +219,11 @@ int main(int argc, char **argv)
 	const myr_functype report_type = {.nparams = 2,
 					  .params = report_params};
 	sleep_fn = myr_func_new(engine, &sleep_type, host_sleep_ms, NULL, NULL);
-	report_fn = myr_func_new(engine, &report_type, host_report, &tally,
-				 NULL);
+	report_fn =
+		myr_func_new(engine, &report_type, host_report, &tally, NULL);
 	const HostFunc host[] = {{"sleep_ms", sleep_fn}, {"report", report_fn}};
 	myr_extern imports[2];
-	if (!sleep_fn || !report_fn ||
-	    myr_module_import_count(module) > 2 ||
+	if (!sleep_fn || !report_fn || myr_module_import_count(module) > 2 ||
 	    !resolve_imports(module, host, 2, imports))
 		goto out;
 

@@ -421,6 +421,100 @@ void myr_engine_get_stats(myr_engine *engine, myr_engine_stats *out);
 void myr_instance_set_user(myr_instance *inst, void *user, uint64_t index);
 void *myr_instance_user(const myr_instance *inst, uint64_t *index);
 
+/* Fuel a paused or parked run had left when it stopped (at most what the
+ * last myr_instance_run gave; 0 or less after running out), for
+ * embedders that give a call a total budget across slices. */
+int64_t myr_instance_fuel_left(const myr_instance *inst);
+/* When a BLOCKED instance's timer fires (CLOCK_MONOTONIC ns), so that an
+ * embedder running it without the scheduler knows when to call
+ * myr_instance_run again; 0 if it waits for myr_instance_wake only. */
+uint64_t myr_instance_wake_at(const myr_instance *inst);
+
+/* ------------------------------------------------------------------ */
+/* WASI preview1                                                       */
+
+/*
+ * The wasi_snapshot_preview1 host module, so that programs built with
+ * clang --target=wasm32-wasi and wasi-libc run unchanged.
+ *
+ * A myr_wasi holds what every instance linked with it shares: arguments,
+ * environment, preopened directories and the host's stdio descriptors;
+ * it is immutable once made, safe to use from any thread, and must
+ * outlive those instances. Each instance's own WASI state (files it
+ * opened, an unfinished output line, a pending sleep) is made on first
+ * need and freed with the instance, so an instance that only writes
+ * whole lines and opens nothing costs nothing extra.
+ *
+ * Blocking: poll_oneoff's sleeps park the instance (myr_caller_block)
+ * instead of a thread, and sched_yield ends its slice; under
+ * myr_func_call the calling thread sleeps. proc_exit ends the instance as
+ * an exit (MYR_TRAP_EXIT with the code). Capabilities: every path is
+ * resolved beneath a preopened directory; `..`, absolute paths and
+ * symlinks never reach outside it (ENOTCAPABLE). Functions of preview1
+ * that are not implemented return ENOSYS.
+ */
+typedef struct myr_wasi myr_wasi;
+
+typedef struct myr_wasi_dir {
+	const char *host_path;  /* a directory on the host */
+	const char *guest_path; /* what the program calls it: "/data", "." */
+} myr_wasi_dir;
+
+typedef struct myr_wasi_config {
+	/* argv[0] is the program's name. Strings are copied. */
+	const char *const *argv;
+	size_t argc;
+	/* "KEY=VALUE" strings; nothing of the host's is passed unless
+	 * given here. */
+	const char *const *env;
+	size_t nenv;
+	/* Preopened directories, guest fds 3, 4, ... in this order. */
+	const myr_wasi_dir *dirs;
+	size_t ndirs;
+	/* Host descriptors behind guest fds 0, 1, 2 (default 0, 1, 2;
+	 * -1: the fd is not open). Not closed by myr_wasi_free. */
+	int stdin_fd, stdout_fd, stderr_fd;
+	/* More than 0: a run of this many instances. Each instance's
+	 * environment gets MYRIAD_INSTANCE=<its index> (the index given to
+	 * myr_instance_set_user) and MYRIAD_INSTANCES=<instances>. */
+	uint64_t instances;
+	/* Buffer each instance's stdout and stderr and write them to the
+	 * host in whole lines, so that lines of concurrent instances never
+	 * mix (a line longer than 64 KiB is written in pieces). A partial
+	 * last line is written, with a newline added, when the instance
+	 * exits, is flushed or freed. Without it, writes go straight
+	 * through. */
+	bool whole_lines;
+} myr_wasi_config;
+
+/* Defaults: no arguments, environment or directories; stdio 0, 1, 2. */
+void myr_wasi_config_default(myr_wasi_config *cfg);
+/* Opens the preopened directories; fails (MYR_ERR_ARGUMENT) naming one
+ * that cannot be opened. */
+myr_wasi *myr_wasi_new(myr_engine *engine, const myr_wasi_config *cfg,
+		       myr_error *err);
+/* After every instance linked with it is freed. */
+void myr_wasi_free(myr_wasi *wasi);
+
+/* The host function for wasi_snapshot_preview1.<name> (owned by wasi),
+ * or NULL if preview1 has no function of that name. */
+myr_func *myr_wasi_func(myr_wasi *wasi, const char *name, size_t name_len);
+/* Fills imports[i] (for myr_instance_new) for every import of module
+ * from wasi_snapshot_preview1. Entries already filled (a non-NULL
+ * object) are kept: to add host functions of your own, zero the array,
+ * fill yours, then call this. Fails with MYR_ERR_LINK naming the first
+ * import that is neither filled nor a preview1 function of the right
+ * type. */
+bool myr_wasi_link(myr_wasi *wasi, const myr_module *module,
+		   myr_extern *imports, myr_error *err);
+/* Writes out the instance's buffered partial lines now (whole_lines),
+ * e.g. when its call has ended and it is kept alive. */
+void myr_wasi_flush(myr_wasi *wasi, myr_instance *inst);
+/* How the instance's program ended: true with *code = 0 if its call
+ * returned, or the value given to proc_exit; false if it trapped or has
+ * not ended. */
+bool myr_wasi_exit_code(const myr_instance *inst, int *code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -681,6 +681,16 @@ size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 	return ex->call_type->nresults;
 }
 
+int64_t myr_instance_fuel_left(const myr_instance *inst)
+{
+	return inst->ex.fuel_left;
+}
+
+uint64_t myr_instance_wake_at(const myr_instance *inst)
+{
+	return inst->ex.status == MYR_STATUS_BLOCKED ? inst->ex.wake_at : 0;
+}
+
 const myr_error *myr_instance_error(const myr_instance *inst)
 {
 	Exec *ex = (Exec *)&inst->ex;

@@ -988,6 +988,7 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 	}
 	ex->pc = *pc;
 	ex->fp_off = (size_t)(*fp - ex->stack);
+	ex->fuel_left = *fuel; /* what a yield or block leaves the run */
 	int rc = call_host(ex, fn, *fp + base);
 	if (rc == RUN_YIELD)
 		ex->pc = ret; /* done: resume after the call */
@@ -1172,6 +1173,7 @@ H(return_call)
 		}                                                             \
 		ex->pc = pc;                                                  \
 		ex->fp_off = (size_t)(fp - ex->stack);                        \
+		ex->fuel_left = fuel;                                         \
 		ex->trap = MYR_TRAP_NONE;                                      \
 		int rc_ = call_host(ex, (fn), fp + (base));                   \
 		/* A yield in tail position is only a hint: the results   \

@@ -1,9 +1,10 @@
-# Runs COMMAND with ARGS (a ;-list) and checks that it exits with 0 and
+# Runs COMMAND with ARGS (separated by |) and checks that it exits with 0 and
 # that its standard output holds every line of the file EXPECT, in order.
 # A line is looked for literally, unless it starts with "~ ": then the
 # rest is a regular expression.
 #
-#   cmake -DCOMMAND=prog -DARGS=a;b -DEXPECT=prog.expect -P check_output.cmake
+#   cmake -DCOMMAND=prog "-DARGS=a|b" -DEXPECT=prog.expect -P check_output.cmake
+string(REPLACE "|" ";" ARGS "${ARGS}")
 execute_process(COMMAND ${COMMAND} ${ARGS}
   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 message("${out}${err}")

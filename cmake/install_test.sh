@@ -80,4 +80,14 @@ static_libs=$(echo "$libs" | sed 's/-lmyriad\b/-l:libmyriad.a/')
 how=static
 check_run "$tmp/call_export_static"
 ! ldd "$tmp/call_export_static" | grep -q libmyriad || fail "static build needs libmyriad.so"
+# From CMake, as docs/guide-embedding.md shows (cmake/consumer/).
+mkdir "$tmp/consumer"
+cp "$src/cmake/consumer/CMakeLists.txt" "$tmp/consumer/"
+cp "$src/examples/call_export.c" "$tmp/consumer/app.c"
+cmake -S "$tmp/consumer" -B "$tmp/consumer/build" -DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_C_FLAGS="$extra" >"$tmp/consumer.log" 2>&1 &&
+	cmake --build "$tmp/consumer/build" >>"$tmp/consumer.log" 2>&1 ||
+	{ cat "$tmp/consumer.log"; fail "the CMake consumer does not build"; }
+how=cmake
+check_run env LD_LIBRARY_PATH="$root/lib" "$tmp/consumer/build/app"
 echo "install test: ok"

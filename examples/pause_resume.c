@@ -46,7 +46,13 @@ int main(int argc, char **argv)
 	myr_error err;
 	myr_module *module = NULL;
 	myr_instance *inst = NULL;
-	myr_engine *engine = myr_engine_new(NULL);
+	/* Limits for code that is not trusted: fuel bounds its time (see
+	 * below), the engine's configuration its memory and stack. */
+	myr_config cfg;
+	myr_config_default(&cfg);
+	cfg.max_memory_bytes = 1 << 20;
+	cfg.max_stack_bytes = 64 << 10;
+	myr_engine *engine = myr_engine_new(&cfg);
 	size_t len;
 	uint8_t *bytes = read_file(argv[1], &len);
 	if (!engine || !bytes)

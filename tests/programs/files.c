@@ -215,6 +215,114 @@ static void posix_files(void)
 	       h == h2 ? "equal" : "DIFFER");
 }
 
+static void more(void)
+{
+	puts("== links, times, large offsets, fcntl, relative paths");
+	/* Symbolic and hard links inside the directory. */
+	printf("  symlink link.txt -> input.txt: %s\n",
+	       res(symlink("input.txt", at("link.txt"))));
+	char target[64];
+	ssize_t n = readlink(at("link.txt"), target, sizeof target);
+	printf("  readlink: %.*s\n", n < 0 ? 0 : (int)n, target);
+	struct stat st, lst;
+	printf("  stat through the link: %s", res(stat(at("link.txt"), &st)));
+	printf(", %lld bytes; lstat: %s, a symlink: %s\n",
+	       (long long)st.st_size, res(lstat(at("link.txt"), &lst)),
+	       S_ISLNK(lst.st_mode) ? "yes" : "no");
+	FILE *f = fopen(at("link.txt"), "r");
+	char line[64] = "";
+	printf("  read through the link: [%s]\n",
+	       f && fgets(line, sizeof line, f) ? strtok(line, "\n")
+						: "(failed)");
+	if (f)
+		fclose(f);
+	printf("  readlink on a regular file: %s\n",
+	       readlink(at("input.txt"), target, sizeof target) < 0
+		       ? errname(errno)
+		       : "succeeded?!");
+	printf("  hard link: %s", res(link(at("input.txt"), at("hard.txt"))));
+	stat(at("hard.txt"), &st);
+	printf(", %lld bytes, %lld links\n", (long long)st.st_size,
+	       (long long)st.st_nlink);
+	printf("  unlink both links: %s %s\n", res(unlink(at("link.txt"))),
+	       res(unlink(at("hard.txt"))));
+	show_stat("input.txt");
+
+	/* Timestamps set to fixed values read back exactly. */
+	f = fopen(at("times.txt"), "w");
+	fclose(f);
+	struct timespec ts[2] = {{1000000000, 123456789},
+				 {1234567890, 987654321}};
+	printf("  utimensat: %s",
+	       res(utimensat(AT_FDCWD, at("times.txt"), ts, 0)));
+	stat(at("times.txt"), &st);
+	printf(", atime %lld.%09ld mtime %lld.%09ld\n",
+	       (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+	       (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	int fd = open(at("times.txt"), O_WRONLY);
+	struct timespec only_m[2] = {{0, UTIME_OMIT}, {2000000000, 5}};
+	printf("  futimens (atime omitted): %s", res(futimens(fd, only_m)));
+	fstat(fd, &st);
+	printf(", atime %lld.%09ld mtime %lld.%09ld\n",
+	       (long long)st.st_atim.tv_sec, st.st_atim.tv_nsec,
+	       (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	close(fd);
+	unlink(at("times.txt"));
+
+	/* Offsets past 4 GiB: 64-bit all the way through (a sparse file). */
+	fd = open(at("sparse.dat"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	off_t big = (off_t)5 << 30;
+	printf("  lseek to 5 GiB: %lld\n", (long long)lseek(fd, big, SEEK_SET));
+	printf("  write there: %zd\n", write(fd, "Z", 1));
+	fstat(fd, &st);
+	printf("  size %lld\n", (long long)st.st_size);
+	char c = 0;
+	printf("  pread at 5 GiB: %zd [%c]\n", pread(fd, &c, 1, big), c);
+	printf("  ftruncate to 4 GiB + 1: %s",
+	       res(ftruncate(fd, ((off_t)4 << 30) + 1)));
+	fstat(fd, &st);
+	printf(", size %lld\n", (long long)st.st_size);
+	close(fd);
+	unlink(at("sparse.dat"));
+
+	/* Flags changed after opening. */
+	fd = open(at("flags.txt"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	write(fd, "abc", 3);
+	int fl = fcntl(fd, F_GETFL);
+	printf("  F_GETFL: read-write %s, append %s\n",
+	       (fl & O_ACCMODE) == O_RDWR ? "yes" : "no",
+	       fl & O_APPEND ? "yes" : "no");
+	printf("  F_SETFL O_APPEND: %s",
+	       res(fcntl(fd, F_SETFL, fl | O_APPEND)));
+	lseek(fd, 0, SEEK_SET);
+	write(fd, "def", 3);
+	fstat(fd, &st);
+	printf(", then write after lseek 0: size %lld, append now %s\n",
+	       (long long)st.st_size,
+	       fcntl(fd, F_GETFL) & O_APPEND ? "yes" : "no");
+	close(fd);
+	unlink(at("flags.txt"));
+
+	/* Paths with . and .. that stay inside the directory, and paths
+	 * relative to a working directory set with chdir. */
+	mkdir(at("d1"), 0755);
+	show_stat("./d1/../input.txt");
+	show_stat("d1/./../d1/.");
+	printf("  chdir DIR/d1: %s\n", res(chdir(at("d1"))));
+	f = fopen("../input.txt", "r");
+	printf("  fopen ../input.txt from there: %s\n",
+	       f ? "ok" : errname(errno));
+	if (f)
+		fclose(f);
+	f = fopen("rel.txt", "w");
+	printf("  create rel.txt there: %s\n", f ? "ok" : errname(errno));
+	if (f)
+		fclose(f);
+	show_stat("d1/rel.txt");
+	unlink(at("d1/rel.txt"));
+	rmdir(at("d1"));
+}
+
 static void names(void)
 {
 	puts("== rename, unlink, mkdir, rmdir");
@@ -272,6 +380,7 @@ int main(int argc, char **argv)
 	read_input();
 	stdio_files();
 	posix_files();
+	more();
 	names();
 	return 0;
 }

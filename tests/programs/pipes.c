@@ -2,7 +2,8 @@
  *
  *   pipes wc          count lines, words and bytes of stdin, and hash it
  *   pipes cat         copy stdin to stdout with read/write in odd sizes
- *   pipes gen N       write N generated lines to stdout (default 100000)
+ *   pipes gen N       write N generated lines to stdout (default 100000),
+ *                     then 1 MiB with one write()
  *
  * Every mode also writes a line to stderr, which must not end up in
  * stdout. stdin reaching end of file, short reads from a pipe, and
@@ -65,6 +66,17 @@ static int gen(long n)
 		printf("%08ld %016llx %s\n", i,
 		       (unsigned long long)rng_next(&rng),
 		       i % 3 ? "fizz" : "buzz");
+	/* Then 1 MiB handed over in one write(): a runtime (or a pipe) may
+	 * take less than all of it per call, so loop on short writes. */
+	fflush(stdout);
+	static char block[1 << 20];
+	for (size_t i = 0; i < sizeof block; i++)
+		block[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+	for (size_t off = 0; off < sizeof block;) {
+		ssize_t w = write(1, block + off, sizeof block - off);
+		CHECK(w > 0);
+		off += (size_t)w;
+	}
 	fprintf(stderr, "pipes gen: %ld lines\n", n);
 	return 0;
 }

@@ -1,13 +1,16 @@
 /* Clocks and sleeping.
  *
- * Sleeps for tens of milliseconds with nanosleep, usleep, sleep-free
- * clock_nanosleep, and checks on the monotonic clock that at least the
- * requested time passed. Times vary from run to run, so only pass/fail is
- * printed, never a time. The upper bound is loose (a loaded machine, or a
- * runtime that parks the instance and resumes it later, may oversleep);
- * it catches a sleep that is wildly too long, e.g. a unit mix-up. */
+ * Sleeps for tens of milliseconds with nanosleep, usleep, clock_nanosleep
+ * (relative and absolute), poll and select, and checks on the monotonic
+ * clock that at least the requested time passed. Times vary from run to run, so
+ * only pass/fail is printed, never a time. The upper bound is loose (a loaded
+ * machine, or a runtime that parks the instance and resumes it later, may
+ * oversleep); it catches a sleep that is wildly too long, e.g. a unit mix-up.
+ */
 #include "common.h"
 
+#include <poll.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +83,28 @@ int main(void)
 	int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &req, NULL);
 	report("clock_nanosleep absolute +40 ms", 40000000, t0);
 	printf("%-34s %s\n", "  returned 0", r == 0 ? "ok" : "FAIL");
+
+	/* poll and select with no descriptors are sleeps too (poll_oneoff
+	 * with only a clock subscription on WASI). */
+	t0 = now_ns(CLOCK_MONOTONIC);
+	CHECK(poll(NULL, 0, 30) == 0);
+	report("poll(none, 30 ms)", 30000000, t0);
+
+	t0 = now_ns(CLOCK_MONOTONIC);
+	struct timeval tv = {0, 20000};
+	CHECK(select(0, NULL, NULL, NULL, &tv) == 0);
+	report("select(none, 20 ms)", 20000000, t0);
+
+	/* A descriptor that is ready at once: stdin is /dev/null or a file,
+	 * so poll returns without waiting for the timeout. */
+	t0 = now_ns(CLOCK_MONOTONIC);
+	struct pollfd pfd = {.fd = 0, .events = POLLIN};
+	int ready = poll(&pfd, 1, 5000);
+	long long took = now_ns(CLOCK_MONOTONIC) - t0;
+	printf("%-34s %s\n", "poll(stdin readable, 5 s)",
+	       ready == 1 && (pfd.revents & POLLIN) && took < 2500000000LL
+		       ? "ok"
+		       : "FAIL");
 
 	/* Many short sleeps: each one a separate trip through the host. */
 	t0 = now_ns(CLOCK_MONOTONIC);

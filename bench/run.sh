@@ -6,3 +6,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/run.sh BUILD_DIR}
 "$here/compute/run.sh" "$build"
 "$here/million/run.sh" "$build"
+"$here/programs/run.sh" "$build"

@@ -31,6 +31,7 @@ if [ $# -lt 1 ]; then
   echo "usage: $0 BUILD_DIR [CASE...]" >&2
   exit 2
 fi
+here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd) || exit 2
 shift
 selected=("$@")
@@ -62,28 +63,9 @@ seq 1 20000 >"$work/numbers.txt"
 
 # --- directories the programs work in ------------------------------------------
 
-# (Both are called by name, through check --dir.)
-
-# files: one input file; the program creates the rest.
-# shellcheck disable=SC2317
-setup_files() {
-  printf 'first line\nsecond line with spaces\n\nfourth after an empty one\nno newline at end' \
-    >"$1/input.txt"
-}
-
-# dirlist: a small tree with every kind of entry the program prints.
-# shellcheck disable=SC2317
-setup_tree() {
-  local t=$1/tree
-  mkdir -p "$t/sub/deeper" "$t/emptydir"
-  printf hello >"$t/a.txt"
-  head -c 1000 /dev/zero >"$t/b.dat"
-  echo space >"$t/with space.txt"
-  : >"$t/.hidden"
-  : >"$t/empty"
-  echo nested >"$t/sub/nested.txt"
-  echo x >"$t/sub/deeper/x"
-}
+# setup_files, setup_tree: see dirs.sh.
+# shellcheck source=SCRIPTDIR/dirs.sh
+. "$here/dirs.sh"
 
 # What a directory holds, as text: every path, and a checksum per file.
 tree_state() {

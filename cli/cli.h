@@ -9,14 +9,21 @@
 
 #include "myriad.h"
 
-enum { EXIT_TRAP = 1, EXIT_USAGE = 2 };
+/* Exit statuses (see `myriad --help`). A program's own exit code passes
+ * through, so 1 and 2 can also be the program's: myriad says on stderr
+ * when it is its own. */
+enum { EXIT_TRAP = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 typedef struct Options {
 	const char *module; /* the first positional argument */
 	const char **args;  /* the other positional arguments */
 	size_t nargs;
+	const char **envs;  /* --env KEY=VALUE or KEY */
+	size_t nenvs;
+	const char **dirs;  /* --dir HOST[::GUEST] */
+	size_t ndirs;
 	const char *invoke; /* --invoke */
-	int64_t fuel;       /* --fuel; 0: run each call in one go */
+	int64_t fuel;       /* --fuel: total, or per slice with --instances */
 	uint64_t instances; /* --instances; 0: one instance, one call */
 	uint32_t threads;   /* --threads; 0: one per CPU */
 	uint64_t slice_ns;  /* --slice */
@@ -31,6 +38,8 @@ typedef struct Options {
 typedef struct Loaded {
 	myr_engine *engine;
 	myr_module *module;
+	myr_wasi *wasi;
+	myr_extern *imports; /* for myr_instance_new: WASI functions */
 	myr_instance *inst;
 } Loaded;
 
@@ -38,9 +47,16 @@ typedef struct Loaded {
 int load(const Options *o, Loaded *l);
 void unload(Loaded *l);
 int report_error(const Options *o, const myr_error *err);
-int check_no_imports(const Options *o, const Loaded *l);
+/* Creates the WASI context of a run (instances > 0: one of N, stdin
+ * empty, whole lines) and links the module's imports against it. */
+int link_wasi(const Options *o, Loaded *l, uint64_t instances);
+/* The exit status of a program that ended with an exit code. */
+int exit_status(int code);
 
 /* many.c: `run --instances N`. */
 int run_many(const Options *o, Loaded *l);
+
+/* inspect.c: `inspect`. */
+int inspect_module(const Options *o, const Loaded *l);
 
 #endif

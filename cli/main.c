@@ -1,21 +1,25 @@
 /* myriad, the command-line tool.
  *
- *   myriad run MODULE.wasm --invoke NAME [ARG...] [--fuel N]
+ *   myriad run [OPTION...] MODULE.wasm [--] [ARG...]
+ *   myriad run [OPTION...] MODULE.wasm --invoke NAME [ARG...]
  *   myriad validate MODULE.wasm
+ *   myriad inspect [--json] MODULE.wasm
  *   myriad --help | --version
  *
  * Commands and options are two tables: adding one is adding a row (and,
- * for an option, a field in Options). Exit status: 0 success, 1 the wasm
- * code trapped or failed at run time, 2 bad usage, unreadable file, or a
- * module that does not load or link. */
+ * for an option, a field in Options). Every module runs with WASI
+ * preview1 available; the exit statuses are listed in `usage`. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -25,7 +29,12 @@
 /* Command line                                                        */
 
 /* Which commands an option belongs to. */
-enum { CMD_RUN = 1u << 0, CMD_VALIDATE = 1u << 1, CMD_ALL = ~0u };
+enum {
+	CMD_RUN = 1u << 0,
+	CMD_VALIDATE = 1u << 1,
+	CMD_INSPECT = 1u << 2,
+	CMD_ALL = ~0u
+};
 
 typedef struct Option {
 	const char *name;
@@ -143,6 +152,24 @@ static bool set_max_stack(Options *o, const char *value)
 	return parse_size(value, &o->max_stack) && o->max_stack >= 64;
 }
 
+/* --dir HOST[::GUEST] */
+static bool set_dir(Options *o, const char *value)
+{
+	if (!*value || strncmp(value, "::", 2) == 0)
+		return false;
+	o->dirs[o->ndirs++] = value;
+	return true;
+}
+
+/* --env KEY=VALUE, or KEY: the host's value of KEY (nothing if unset). */
+static bool set_env(Options *o, const char *value)
+{
+	if (!*value || *value == '=')
+		return false;
+	o->envs[o->nenvs++] = value;
+	return true;
+}
+
 static bool set_json(Options *o, const char *value)
 {
 	(void)value;
@@ -158,13 +185,30 @@ static bool set_help(Options *o, const char *value)
 }
 
 static const Option options[] = {
-	{"--invoke", "NAME", CMD_RUN, "the exported function to call",
+	{"--invoke", "NAME", CMD_RUN,
+	 "call the exported function NAME with the arguments (parsed by its "
+	 "parameter types) and print its results, instead of running _start; "
+	 "a reactor's _initialize runs first",
 	 set_invoke},
+	{"--dir", "HOST[::GUEST]", CMD_RUN,
+	 "give the program the host directory HOST, named GUEST (default: "
+	 "HOST); paths never reach outside it (repeatable)",
+	 set_dir},
+	{"--env", "KEY=VALUE", CMD_RUN,
+	 "set an environment variable; KEY alone passes the host's value. "
+	 "Nothing else of the host environment is passed (repeatable)",
+	 set_env},
 	{"--fuel", "N", CMD_RUN,
-	 "run in slices of N fuel (about N instructions) until done", set_fuel},
+	 "give the run N units of fuel (about N instructions) in all; when "
+	 "they are spent it traps with \"fuel exhausted\". With --instances: "
+	 "a fixed N per time slice instead of slices timed by --slice",
+	 set_fuel},
 	{"--instances", "N", CMD_RUN,
-	 "run N instances at once, each calling the export (with its index "
-	 "0..N-1 if it takes one i32)",
+	 "run N instances at once under the scheduler. A WASI command: each "
+	 "runs _start with MYRIAD_INSTANCE=0..N-1 and MYRIAD_INSTANCES=N in "
+	 "its environment, stdin empty, output in whole lines, and the "
+	 "figures go to stderr. With --invoke: each calls NAME (with its "
+	 "index if NAME takes one i32) and the figures go to stdout",
 	 set_instances},
 	{"--threads", "T", CMD_RUN,
 	 "worker threads for --instances (default: one per CPU)",
@@ -180,13 +224,16 @@ static const Option options[] = {
 	 set_max_memory},
 	{"--max-stack", "BYTES", CMD_RUN,
 	 "largest value stack per instance (default 1M)", set_max_stack},
-	{"--json", NULL, CMD_RUN,
-	 "with --instances: print the figures as one JSON object", set_json},
+	{"--json", NULL, CMD_RUN | CMD_INSPECT,
+	 "inspect: print JSON; run --instances: print the figures as one "
+	 "JSON object",
+	 set_json},
 	{"--help", NULL, CMD_ALL, "print this help", set_help},
 };
 
 static int cmd_run(const Options *o);
 static int cmd_validate(const Options *o);
+static int cmd_inspect(const Options *o);
 
 typedef struct Command {
 	const char *name;
@@ -199,13 +246,37 @@ typedef struct Command {
 
 static const Command commands[] = {
 	{"run", CMD_RUN,
-	 "MODULE.wasm --invoke NAME [ARG...] | --instances N [--invoke NAME]",
-	 "call an exported function and print its results, or run N "
-	 "instances at once",
+	 "[OPTION...] MODULE.wasm [--] [ARG...]\n"
+	 "  myriad run [OPTION...] MODULE.wasm --invoke NAME [ARG...]",
+	 "run a WASI command (its _start) with ARGs as its arguments (argv[0] "
+	 "is MODULE.wasm), or call one export; options go before --, "
+	 "everything after it is the program's",
 	 cmd_run, true},
 	{"validate", CMD_VALIDATE, "MODULE.wasm",
 	 "check that a module decodes and validates", cmd_validate, false},
+	{"inspect", CMD_INSPECT, "[--json] MODULE.wasm",
+	 "list a module's imports and exports with their types, memories, "
+	 "tables, globals, functions, code size and custom sections",
+	 cmd_inspect, false},
 };
+
+static const char exit_help[] =
+	"Exit status:\n"
+	"  0    success: _start returned, or proc_exit(0), or the call of\n"
+	"       --invoke returned\n"
+	"  N    the program called proc_exit(N) (N modulo 256, like a\n"
+	"       native process)\n"
+	"  1    the wasm code trapped (myriad prints \"trap: ...\" on\n"
+	"       stderr), ran out of --fuel, or the host ran out of memory\n"
+	"  2    bad usage, an unreadable, malformed or invalid module, or an\n"
+	"       import that cannot be linked (a one-line message on stderr)\n"
+	"  130  interrupted (SIGINT)\n"
+	"A program can exit with 1, 2 or 130 itself: what myriad reports is\n"
+	"always explained by a line on stderr beginning with \"myriad:\",\n"
+	"\"trap:\" or the module's name; the program's own exit is silent.\n"
+	"With --instances: 0 if every instance succeeded, otherwise the\n"
+	"status of the lowest-numbered instance that did not (its exit code,\n"
+	"or 1 if it trapped); 130 if interrupted.\n";
 
 static void usage(FILE *out)
 {
@@ -222,10 +293,15 @@ static void usage(FILE *out)
 	}
 	fprintf(out,
 		"  --version\n      print the version\n\n"
-		"Arguments are parsed by the function's parameter types: "
-		"integers in\ndecimal or 0x hex, floats as decimal, hex, nan, "
-		"inf or -inf.\nResults print one per line as TYPE:VALUE.\n"
-		"Exit status: 0 success, 1 trap, 2 bad usage or module.\n");
+		"WASI: every module can import wasi_snapshot_preview1 (programs "
+		"built with\nclang --target=wasm32-wasi run unchanged); any "
+		"other import is a link error.\n\n"
+		"With --invoke, arguments are parsed by the function's parameter "
+		"types:\nintegers in decimal or 0x hex, floats as decimal, hex, "
+		"nan, inf or -inf.\nResults print one per line as TYPE:VALUE.\n"
+		"Sizes take K, M, G (KiB, MiB, GiB); times take ns, us, ms, s, "
+		"m, h.\n\n%s",
+		exit_help);
 }
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
@@ -257,8 +333,12 @@ static int parse_option(const Command *cmd, char **argv, int argc, int *i,
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
 	const Option *opt = find_option(arg, len);
 	if (!opt || !(opt->commands & cmd->bit))
-		return usage_error("%s: unknown option %.*s", cmd->name,
-				   (int)len, arg);
+		return usage_error("%s: unknown option %.*s%s", cmd->name,
+				   (int)len, arg,
+				   cmd->takes_args && o->module
+					   ? " (arguments for the program go "
+					     "after --)"
+					   : "");
 	const char *value = eq ? eq + 1 : NULL;
 	if (opt->metavar && !value) {
 		if (*i + 1 >= argc)
@@ -371,20 +451,27 @@ void unload(Loaded *l)
 {
 	if (l->inst)
 		myr_instance_free(l->inst);
+	free(l->imports);
+	myr_wasi_free(l->wasi);
 	if (l->module)
 		myr_module_free(l->module);
 	if (l->engine)
 		myr_engine_free(l->engine);
 }
 
-/* Prints a failed call or instantiation; returns the exit status. A host
- * function's exit (proc_exit, later) ends the process with its code. */
+int exit_status(int code)
+{
+	return code & 0xff;
+}
+
+/* Prints a failed call or instantiation; returns the exit status. The
+ * program's exit (proc_exit) ends the process with its code, silently. */
 int report_error(const Options *o, const myr_error *err)
 {
 	switch (err->kind) {
 	case MYR_ERR_TRAP:
 		if (err->trap == MYR_TRAP_EXIT)
-			return err->exit_code;
+			return exit_status(err->exit_code);
 		fprintf(stderr, "trap: %s\n", err->message);
 		return EXIT_TRAP;
 	case MYR_ERR_LINK:
@@ -399,28 +486,129 @@ int report_error(const Options *o, const myr_error *err)
 	}
 }
 
-int check_no_imports(const Options *o, const Loaded *l)
+/* The program's environment from --env: KEY=VALUE as given, KEY alone
+ * from the host (skipped if the host has no KEY). Strings in *keep are
+ * the caller's to free. */
+static const char **wasi_env(const Options *o, size_t *n, char ***keep)
 {
-	if (myr_module_import_count(l->module) > 0) {
-		myr_externdesc d;
-		myr_module_import(l->module, 0, &d);
-		fprintf(stderr,
-			"%s: module imports %.*s.%.*s, which `myriad run` "
-			"cannot provide yet\n",
-			o->module, (int)d.module_len, d.module, (int)d.name_len,
-			d.name);
-		return EXIT_USAGE;
+	const char **env = calloc(o->nenvs + 1, sizeof *env);
+	*keep = calloc(o->nenvs + 1, sizeof **keep);
+	*n = 0;
+	if (!env || !*keep)
+		return env;
+	for (size_t i = 0; i < o->nenvs; i++) {
+		const char *e = o->envs[i];
+		if (strchr(e, '=')) {
+			env[(*n)++] = e;
+			continue;
+		}
+		const char *v = getenv(e);
+		if (!v)
+			continue;
+		char *kv = malloc(strlen(e) + strlen(v) + 2);
+		if (!kv)
+			continue;
+		sprintf(kv, "%s=%s", e, v);
+		(*keep)[i] = kv;
+		env[(*n)++] = kv;
 	}
-	return 0;
+	return env;
+}
+
+int link_wasi(const Options *o, Loaded *l, uint64_t instances)
+{
+	myr_wasi_config wc;
+	myr_wasi_config_default(&wc);
+	/* argv[0] is the module as named on the command line; with
+	 * --invoke the arguments are the function's, not the program's. */
+	size_t argc = 1 + (o->invoke ? 0 : o->nargs);
+	const char **argv = calloc(argc, sizeof *argv);
+	myr_wasi_dir *dirs = calloc(o->ndirs + 1, sizeof *dirs);
+	char **dir_copies = calloc(o->ndirs + 1, sizeof *dir_copies);
+	char **env_copies = NULL;
+	size_t nenv = 0;
+	const char **env = wasi_env(o, &nenv, &env_copies);
+	int rc = 0, devnull = -1;
+	if (!argv || !dirs || !dir_copies || !env || !env_copies) {
+		fprintf(stderr, "myriad: out of memory\n");
+		rc = EXIT_TRAP;
+		goto out;
+	}
+	argv[0] = o->module;
+	for (size_t i = 1; i < argc; i++)
+		argv[i] = o->args[i - 1];
+	for (size_t i = 0; i < o->ndirs; i++) {
+		/* HOST::GUEST; the host part may itself contain "::" only
+		 * if a guest name follows, so split at the last one. */
+		char *d = dir_copies[i] = strdup(o->dirs[i]);
+		if (!d) {
+			rc = EXIT_TRAP;
+			goto out;
+		}
+		char *sep = NULL;
+		for (char *p = strstr(d, "::"); p; p = strstr(p + 1, "::"))
+			sep = p;
+		if (sep && sep != d) {
+			*sep = 0;
+			dirs[i].guest_path = *(sep + 2) ? sep + 2 : ".";
+		}
+		dirs[i].host_path = d;
+		if (!dirs[i].guest_path)
+			dirs[i].guest_path = d;
+	}
+	wc.argv = argv;
+	wc.argc = argc;
+	wc.env = env;
+	wc.nenv = nenv;
+	wc.dirs = dirs;
+	wc.ndirs = o->ndirs;
+	if (instances) {
+		/* Many programs reading one stdin would each get random
+		 * pieces of it: they get an empty one. */
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		wc.stdin_fd = devnull;
+		wc.instances = instances;
+		wc.whole_lines = true;
+	}
+	myr_error err;
+	l->wasi = myr_wasi_new(l->engine, &wc, &err);
+	if (!l->wasi) {
+		fprintf(stderr, "myriad: %s\n", err.message);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	size_t n = myr_module_import_count(l->module);
+	l->imports = calloc(n + 1, sizeof *l->imports);
+	if (!l->imports) {
+		rc = EXIT_TRAP;
+		goto out;
+	}
+	if (!myr_wasi_link(l->wasi, l->module, l->imports, &err)) {
+		fprintf(stderr, "%s: %s\n", o->module, err.message);
+		rc = EXIT_USAGE;
+	}
+out:
+	/* The WASI context copied what it keeps, except /dev/null, which
+	 * stays open for the run (the process's exit closes it). */
+	for (size_t i = 0; dir_copies && i < o->ndirs; i++)
+		free(dir_copies[i]);
+	for (size_t i = 0; env_copies && i < o->nenvs; i++)
+		free(env_copies[i]);
+	free(dir_copies);
+	free(env_copies);
+	free(dirs);
+	free(argv);
+	free(env);
+	if (rc && devnull >= 0)
+		close(devnull);
+	return rc;
 }
 
 static int instantiate(const Options *o, Loaded *l)
 {
-	int rc = check_no_imports(o, l);
-	if (rc)
-		return rc;
 	myr_error err;
-	l->inst = myr_instance_new(l->module, NULL, 0, &err);
+	l->inst = myr_instance_new(l->module, l->imports,
+				   myr_module_import_count(l->module), &err);
 	return l->inst ? 0 : report_error(o, &err);
 }
 
@@ -626,22 +814,70 @@ static int parse_args(const Options *o, const myr_functype *ft, myr_val *args)
 	return 0;
 }
 
-/* --fuel: the same call, run as a pausable one in slices. */
-static bool call_in_slices(const Options *o, Loaded *l, myr_func *func,
-			   const myr_val *args, myr_val *results,
-			   size_t nresults, myr_error *err)
+/* --fuel N: the call gets N units in all. It runs as a pausable call,
+ * given what is left each time: a yield (sched_yield) comes back with fuel
+ * left, a sleep is waited out here, and running out is a trap. */
+static bool call_with_fuel(const Options *o, myr_instance *inst,
+			   myr_func *func, const myr_val *args, size_t nargs,
+			   myr_val *results, size_t nresults, myr_error *err)
 {
-	if (!myr_instance_start(l->inst, func, args, o->nargs, err))
+	if (!myr_instance_start(inst, func, args, nargs, err))
 		return false;
-	myr_status st;
-	while ((st = myr_instance_run(l->inst, o->fuel)) == MYR_STATUS_READY)
-		;
-	if (st != MYR_STATUS_DONE) {
-		*err = *myr_instance_error(l->inst);
-		return false;
+	int64_t left = o->fuel;
+	for (;;) {
+		myr_status st = myr_instance_run(inst, left);
+		if (st == MYR_STATUS_READY) {
+			left = myr_instance_fuel_left(inst);
+			if (left > 0)
+				continue;
+			memset(err, 0, sizeof *err);
+			err->kind = MYR_ERR_TRAP;
+			err->trap = MYR_TRAP_LIMIT;
+			snprintf(err->message, sizeof err->message,
+				 "fuel exhausted (--fuel %" PRId64 ")",
+				 o->fuel);
+			return false;
+		}
+		if (st == MYR_STATUS_BLOCKED) {
+			uint64_t at = myr_instance_wake_at(inst);
+			struct timespec t = {(time_t)(at / 1000000000u),
+					     (long)(at % 1000000000u)};
+			if (at)
+				clock_nanosleep(CLOCK_MONOTONIC,
+						TIMER_ABSTIME, &t, NULL);
+			else
+				nanosleep(&(struct timespec){0, 1000000},
+					  NULL);
+			continue;
+		}
+		if (st != MYR_STATUS_DONE) {
+			*err = *myr_instance_error(inst);
+			return false;
+		}
+		myr_instance_results(inst, results, nresults);
+		return true;
 	}
-	myr_instance_results(l->inst, results, nresults);
-	return true;
+}
+
+static bool call(const Options *o, Loaded *l, myr_func *func,
+		 const myr_val *args, size_t nargs, myr_val *results,
+		 size_t nresults, myr_error *err)
+{
+	if (o->fuel)
+		return call_with_fuel(o, l->inst, func, args, nargs, results,
+				      nresults, err);
+	return myr_func_call(func, args, nargs, results, nresults, err);
+}
+
+/* The export `name` if it is a function taking and returning nothing. */
+static myr_func *nullary_export(Loaded *l, const char *name)
+{
+	myr_extern ext;
+	if (!myr_instance_export(l->inst, name, strlen(name), &ext) ||
+	    ext.kind != MYR_EXTERN_FUNC)
+		return NULL;
+	const myr_functype *ft = myr_func_type(ext.of.func);
+	return ft->nparams == 0 && ft->nresults == 0 ? ext.of.func : NULL;
 }
 
 static int invoke(const Options *o, Loaded *l)
@@ -650,6 +886,13 @@ static int invoke(const Options *o, Loaded *l)
 	int rc = find_func(o, l, &func);
 	if (rc)
 		return rc;
+	/* A WASI reactor is initialized before its exports are used. */
+	myr_func *init = nullary_export(l, "_initialize");
+	if (init && strcmp(o->invoke, "_initialize") != 0) {
+		myr_error err;
+		if (!call(o, l, init, NULL, 0, NULL, 0, &err))
+			return report_error(o, &err);
+	}
 	const myr_functype *ft = myr_func_type(func);
 	myr_val *args = calloc(o->nargs + 1, sizeof *args);
 	myr_val *results = calloc(ft->nresults + 1, sizeof *results);
@@ -658,39 +901,50 @@ static int invoke(const Options *o, Loaded *l)
 		rc = EXIT_TRAP;
 	} else if (!(rc = parse_args(o, ft, args))) {
 		myr_error err;
-		bool ok = o->fuel ? call_in_slices(o, l, func, args, results,
-						   ft->nresults, &err)
-				  : myr_func_call(func, args, o->nargs, results,
-						  ft->nresults, &err);
-		if (ok)
+		if (call(o, l, func, args, o->nargs, results, ft->nresults,
+			 &err)) {
 			for (uint32_t i = 0; i < ft->nresults; i++)
 				print_result(&results[i]);
-		else
+		} else {
+			fflush(stdout);
 			rc = report_error(o, &err);
+		}
 	}
 	free(args);
 	free(results);
 	return rc;
 }
 
+/* A WASI command: _start, and its exit code becomes ours. */
+static int run_command(const Options *o, Loaded *l)
+{
+	myr_func *start = nullary_export(l, "_start");
+	if (!start) {
+		fprintf(stderr,
+			"%s: no _start function: not a WASI command (call one "
+			"of its exports with --invoke NAME)\n",
+			o->module);
+		return EXIT_USAGE;
+	}
+	myr_error err;
+	if (call(o, l, start, NULL, 0, NULL, 0, &err))
+		return 0;
+	return report_error(o, &err);
+}
+
 static int cmd_run(const Options *o)
 {
-	if (o->instances) {
-		Loaded l = {0};
-		int rc = load(o, &l);
-		if (!rc)
-			rc = run_many(o, &l);
-		unload(&l);
-		return rc;
-	}
-	if (!o->invoke)
-		return usage_error("run: --invoke NAME is required");
 	Loaded l = {0};
 	int rc = load(o, &l);
 	if (!rc)
+		rc = link_wasi(o, &l, o->instances);
+	if (!rc && o->instances) {
+		rc = run_many(o, &l);
+	} else if (!rc) {
 		rc = instantiate(o, &l);
-	if (!rc)
-		rc = invoke(o, &l);
+		if (!rc)
+			rc = o->invoke ? invoke(o, &l) : run_command(o, &l);
+	}
 	unload(&l);
 	return rc;
 }
@@ -701,6 +955,16 @@ static int cmd_validate(const Options *o)
 	int rc = load(o, &l);
 	if (!rc)
 		printf("%s: valid\n", o->module);
+	unload(&l);
+	return rc;
+}
+
+static int cmd_inspect(const Options *o)
+{
+	Loaded l = {0};
+	int rc = load(o, &l);
+	if (!rc)
+		rc = inspect_module(o, &l);
 	unload(&l);
 	return rc;
 }
@@ -718,6 +982,8 @@ static void command_help(const Command *cmd)
 			       opt->metavar ? " " : "",
 			       opt->metavar ? opt->metavar : "", opt->help);
 	}
+	if (cmd->bit == CMD_RUN)
+		printf("\n%s", exit_help);
 }
 
 int main(int argc, char **argv)
@@ -742,16 +1008,24 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return usage_error("unknown command \"%s\"", first);
 
-	/* Positional arguments are at most argc of them. */
+	/* Positional arguments and repeated options are at most argc. */
 	const char **args = calloc((size_t)argc, sizeof *args);
-	if (!args)
+	const char **envs = calloc((size_t)argc, sizeof *envs);
+	const char **dirs = calloc((size_t)argc, sizeof *dirs);
+	if (!args || !envs || !dirs) {
+		free(args);
+		free(envs);
+		free(dirs);
 		return EXIT_TRAP;
-	Options o = {.args = args};
+	}
+	Options o = {.args = args, .envs = envs, .dirs = dirs};
 	int rc = parse_command_line(cmd, argc, argv, &o);
 	if (!rc && o.help)
 		command_help(cmd);
 	else if (!rc)
 		rc = cmd->run(&o);
 	free(args);
+	free(envs);
+	free(dirs);
 	return rc;
 }

@@ -1,8 +1,11 @@
 /*
  * `myriad run MODULE.wasm --instances N`: N instances created up front,
- * alive together, each calling the export once, all under the scheduler
- * in microsecond slices. Prints a live progress line on a terminal and a
- * summary at the end, or one JSON object with --json.
+ * alive together, each running _start (a WASI command) or calling the
+ * --invoke export once, all under the scheduler in microsecond slices.
+ * Prints a summary at the end, or one JSON object with --json: on stdout
+ * for --invoke runs, on stderr for WASI commands, whose stdout is the
+ * programs' output (in whole lines, see myr_wasi_config.whole_lines).
+ * A live progress line shows on a terminal for --invoke runs.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,10 +25,18 @@
 typedef struct Run {
 	const Options *o;
 	myr_sched *sched;
+	bool command;     /* a WASI command (_start), not --invoke */
+	FILE *figures;    /* where the summary goes */
 	atomic_uint_fast64_t results_sum;
-	pthread_mutex_t lock; /* first_trap */
+	atomic_uint_fast64_t exited_zero, exited_nonzero;
+	pthread_mutex_t lock; /* first_trap, failed_* */
 	char first_trap[320];
 	bool have_trap;
+	/* The lowest-numbered instance that did not succeed, and the exit
+	 * status it stands for. */
+	bool failed;
+	uint64_t failed_index;
+	int failed_status;
 	/* Progress line state. */
 	bool tty;
 	double t_run;
@@ -112,18 +123,40 @@ static uint64_t result_bits(const myr_val *v)
 	}
 }
 
+static void note_failure(Run *r, uint64_t index, int status)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed || index < r->failed_index) {
+		r->failed = true;
+		r->failed_index = index;
+		r->failed_status = status;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void on_done(myr_instance *inst, myr_status status, void *user)
 {
 	Run *r = user;
+	uint64_t index;
+	int code;
+	myr_instance_user(inst, &index);
 	if (status == MYR_STATUS_DONE) {
 		myr_val res[8];
 		if (myr_instance_results(inst, res, 8) > 0)
 			atomic_fetch_add_explicit(&r->results_sum,
 						  result_bits(&res[0]),
 						  memory_order_relaxed);
+	} else if (myr_wasi_exit_code(inst, &code)) {
+		/* proc_exit: a way to finish, not a trap. */
+		if (exit_status(code) == 0) {
+			atomic_fetch_add_explicit(&r->exited_zero, 1,
+						  memory_order_relaxed);
+		} else {
+			atomic_fetch_add_explicit(&r->exited_nonzero, 1,
+						  memory_order_relaxed);
+			note_failure(r, index, exit_status(code));
+		}
 	} else {
-		uint64_t index;
-		myr_instance_user(inst, &index);
 		const myr_error *e = myr_instance_error(inst);
 		pthread_mutex_lock(&r->lock);
 		if (!r->have_trap) {
@@ -133,7 +166,9 @@ static void on_done(myr_instance *inst, myr_status status, void *user)
 			r->have_trap = true;
 		}
 		pthread_mutex_unlock(&r->lock);
+		note_failure(r, index, EXIT_TRAP);
 	}
+	/* Freeing writes out what is left of its output lines. */
 	myr_instance_free(inst);
 }
 
@@ -230,7 +265,9 @@ static int spawn_all(const Options *o, Loaded *l, Run *r, const char *name,
 {
 	for (uint64_t i = 0; i < o->instances && !interrupted; i++) {
 		myr_error err;
-		myr_instance *inst = myr_instance_new(l->module, NULL, 0, &err);
+		myr_instance *inst = myr_instance_new(
+			l->module, l->imports,
+			myr_module_import_count(l->module), &err);
 		if (!inst) {
 			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
 			return report_error(o, &err);
@@ -248,6 +285,7 @@ static int spawn_all(const Options *o, Loaded *l, Run *r, const char *name,
 			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
 			return report_error(o, &err);
 		}
+		/* The index is also the instance's MYRIAD_INSTANCE. */
 		myr_instance_set_user(inst, NULL, i);
 		if (!myr_sched_add(r->sched, inst)) {
 			myr_instance_free(inst);
@@ -286,6 +324,12 @@ static void print_json(const Options *o, const Run *r, const Figures *f)
 	cJSON_AddNumberToObject(j, "live_peak", (double)f->st.live_peak);
 	cJSON_AddNumberToObject(j, "completed", (double)f->st.completed);
 	cJSON_AddNumberToObject(j, "trapped", (double)f->st.trapped);
+	/* proc_exit ends an instance as a trap would; these say how many
+	 * of the "trapped" did so. */
+	cJSON_AddNumberToObject(j, "exited_zero",
+				(double)atomic_load(&((Run *)r)->exited_zero));
+	cJSON_AddNumberToObject(j, "exited_nonzero",
+				(double)atomic_load(&((Run *)r)->exited_nonzero));
 	cJSON_AddRawToObject(j, "results_sum", sum);
 	cJSON_AddNumberToObject(j, "slices", (double)f->st.slices);
 	cJSON_AddNumberToObject(j, "wall_s", f->wall_s);
@@ -324,7 +368,7 @@ static void print_json(const Options *o, const Run *r, const Figures *f)
 		cJSON_AddStringToObject(j, "first_trap", r->first_trap);
 	char *text = cJSON_PrintUnformatted(j);
 	if (text)
-		puts(text);
+		fprintf(r->figures, "%s\n", text);
 	free(text);
 	cJSON_Delete(j);
 }
@@ -334,49 +378,56 @@ static void print_summary(const Options *o, const Run *r, const Figures *f)
 	char rss[32], peak[32];
 	human_bytes(rss, sizeof rss, (double)(f->rss_spawned - f->rss_before));
 	human_bytes(peak, sizeof peak, (double)rss_peak_bytes());
-	printf("%s: %" PRIu64 " instances%s\n", o->module, r->spawned,
+	fprintf(r->figures, "%s: %" PRIu64 " instances%s\n", o->module, r->spawned,
 	       f->stopped ? " (stopped before the end)" : "");
-	printf("  finished    %" PRIu64 " completed, %" PRIu64
-	       " trapped, %" PRIu64 " left\n",
-	       f->st.completed, f->st.trapped, f->st.live);
-	printf("  results     sum %" PRIu64 " (first results, mod 2^64)\n",
+	/* The scheduler counts a proc_exit as a trap; say which it was. */
+	uint64_t ok = atomic_load(&((Run *)r)->exited_zero);
+	uint64_t bad = atomic_load(&((Run *)r)->exited_nonzero);
+	fprintf(r->figures,
+		"  finished    %" PRIu64 " succeeded, %" PRIu64
+		" exited non-zero, %" PRIu64 " trapped, %" PRIu64 " left\n",
+		f->st.completed + ok, bad, f->st.trapped - ok - bad,
+		f->st.live);
+	fprintf(r->figures, "  results     sum %" PRIu64 " (first results, mod 2^64)\n",
 	       (uint64_t)atomic_load(&((Run *)r)->results_sum));
-	printf("  spawn       %.0f ns per instance (%.2f s), after committing "
+	fprintf(r->figures, "  spawn       %.0f ns per instance (%.2f s), after committing "
 	       "their memory in bulk in %.2f s\n",
 	       r->spawned ? f->spawn_s * 1e9 / (double)r->spawned : 0,
 	       f->spawn_s, f->reserve_s);
-	printf("  memory      %s more RSS after spawning; %.0f bytes per "
+	fprintf(r->figures, "  memory      %s more RSS after spawning; %.0f bytes per "
 	       "instance beyond linear memory; peak RSS %s\n",
 	       rss, f->overhead, peak);
-	printf("  slices      %" PRIu64 " on %u threads: p50 %.0f ns, p99 "
+	fprintf(r->figures, "  slices      %" PRIu64 " on %u threads: p50 %.0f ns, p99 "
 	       "%.0f ns, mean %.0f ns (target %" PRIu64 " ns)\n",
 	       f->st.slices, f->st.threads, f->st.slice_ns_p50,
 	       f->st.slice_ns_p99, f->st.slice_ns_mean,
 	       o->slice_ns ? o->slice_ns : 1000);
-	printf("  switch      %.1f ns between slices (sampled)\n",
+	fprintf(r->figures, "  switch      %.1f ns between slices (sampled)\n",
 	       f->st.switch_ns);
-	printf("  fairness    %" PRIu64 "..%" PRIu64 " slices per instance\n",
+	fprintf(r->figures, "  fairness    %" PRIu64 "..%" PRIu64 " slices per instance\n",
 	       f->st.slices_per_instance_min, f->st.slices_per_instance_max);
-	printf("  time        %.2f s wall, %.2f s CPU\n", f->wall_s, f->cpu_s);
+	fprintf(r->figures, "  time        %.2f s wall, %.2f s CPU\n", f->wall_s, f->cpu_s);
 	if (r->have_trap)
-		printf("  first trap  %s\n", r->first_trap);
+		fprintf(r->figures, "  first trap  %s\n", r->first_trap);
 }
 
 int run_many(const Options *o, Loaded *l)
 {
-	int rc = check_no_imports(o, l);
 	const char *name;
 	bool pass_index = false;
-	if (!rc)
-		rc = pick_export(o, l, &name, &pass_index);
+	int rc = pick_export(o, l, &name, &pass_index);
 	if (!rc)
 		rc = check_memory(o, l);
 	if (rc)
 		return rc;
-	Run r = {.o = o, .tty = !o->json && isatty(STDERR_FILENO)};
+	Run r = {.o = o, .command = !o->invoke};
+	r.figures = r.command ? stderr : stdout;
+	/* A progress line would cut into the programs' output. */
+	r.tty = !o->json && !r.command && isatty(STDERR_FILENO);
 	pthread_mutex_init(&r.lock, NULL);
 	myr_sched_config sc = {.threads = o->threads,
 			       .slice_ns = o->slice_ns,
+			       .fuel = o->fuel,
 			       .on_done = on_done,
 			       .user = &r,
 			       .on_progress = on_progress,
@@ -443,6 +494,6 @@ int run_many(const Options *o, Loaded *l)
 	if (rc)
 		return rc;
 	if (interrupted)
-		return 130;
-	return f.st.trapped ? EXIT_TRAP : 0;
+		return EXIT_INTERRUPTED;
+	return r.failed ? r.failed_status : 0;
 }

@@ -560,12 +560,16 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 			for (uint32_t i = 0; i < t->nparams; i++)
 				slots[i] = exec_val_to_slot(&args[i]);
 			r = h->raw(&tmp, h->env, slots);
+			if (r == MYR_HOST_YIELD) /* no slice to end */
+				r = MYR_HOST_OK;
 			if (r == MYR_HOST_OK)
 				for (uint32_t i = 0; i < t->nresults; i++)
 					exec_slot_to_val(ft_results(t)[i],
 							 slots[i], &results[i]);
 		} else {
 			r = h->fn(NULL, h->env, args, results);
+			if (r == MYR_HOST_YIELD)
+				r = MYR_HOST_OK;
 		}
 		if (r != MYR_HOST_OK) {
 			if (err && tmp.trap != MYR_TRAP_NONE)

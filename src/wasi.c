@@ -132,6 +132,10 @@ typedef struct Fd {
 	bool shared;      /* the host fd is the myr_wasi's: never closed here */
 	int32_t preopen;  /* index of the preopened directory, or -1 */
 	uint64_t rights, inheriting;
+	/* fd_readdir: where entry rd_index starts and where the one after
+	 * it starts, as kernel offsets (see w_fd_readdir); 0 means none. */
+	uint64_t rd_index;
+	int64_t rd_off, rd_next_off;
 } Fd;
 
 /* A partial output line waiting for its newline. */
@@ -561,12 +565,15 @@ static uint16_t open_beneath(int dirfd, const char *path, int flags,
 		return E_NOENT;
 	if (*path == '/')
 		return E_NOTCAPABLE;
-	flags |= O_CLOEXEC | O_NOCTTY;
+	/* openat2 refuses flags that O_PATH ignores (EINVAL). */
+	flags |= O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY);
 	if (!wasi_force_walk && !atomic_load_explicit(&no_openat2,
 						      memory_order_relaxed)) {
 		struct open_how how = {
 			.flags = (uint64_t)flags,
-			.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0,
+			.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE
+					? mode
+					: 0,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		for (int tries = 0;; tries++) {
@@ -1332,15 +1339,20 @@ static uint8_t dtype(unsigned char t)
 }
 
 /* Entries from `cookie` on, as many as fit; the last may be cut short,
- * which tells the guest to ask again with a bigger buffer. Each call
- * reads through a descriptor of its own, so that instances sharing a
- * preopen never move each other's position. Cookies are the kernel's
- * d_off. */
+ * which tells the guest to ask again with a bigger buffer.
+ *
+ * Cookies are entry numbers, not the kernel's offsets: those are 64-bit
+ * hashes on ext4, and wasi-libc keeps a cookie in a `long` (telldir),
+ * 32 bits on wasm32. Each call reads through a descriptor of its own, so
+ * that instances sharing a preopen never move each other's position; it
+ * starts from where the last call ended when the cookie continues it
+ * (the fd remembers that offset), and otherwise counts entries from the
+ * start. */
 WASI_FN(w_fd_readdir)
 {
 	GET_FD(f, A32(0));
 	uint32_t buf = A32(1), len = A32(2), used_ptr = A32(4);
-	uint64_t cookie = a[3];
+	uint64_t want = a[3];
 	uint8_t *out = gmem(ex, buf, len);
 	if (!out || !gmem(ex, used_ptr, 4))
 		RET(E_FAULT);
@@ -1349,12 +1361,21 @@ WASI_FN(w_fd_readdir)
 	int dfd = openat(f->host, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		RET(werr(errno));
-	if (cookie && lseek(dfd, (off_t)cookie, SEEK_SET) < 0) {
+	/* Where to start reading, and the number of the entry there. */
+	uint64_t index = 0;
+	int64_t pos = 0;
+	if (want && f->rd_off && want == f->rd_index)
+		index = want, pos = f->rd_off;
+	else if (want && f->rd_next_off && want == f->rd_index + 1)
+		index = want, pos = f->rd_next_off;
+	if (pos && lseek(dfd, (off_t)pos, SEEK_SET) < 0) {
 		int e = errno;
 		close(dfd);
 		RET(werr(e));
 	}
 	uint32_t used = 0;
+	uint64_t last = 0;
+	int64_t last_off = 0, last_next = 0;
 	char kbuf[8192] __attribute__((aligned(8)));
 	uint16_t rc = 0;
 	while (used < len) {
@@ -1368,6 +1389,10 @@ WASI_FN(w_fd_readdir)
 		for (long off = 0; off < n && used < len;) {
 			struct dirent64_k *d = (struct dirent64_k *)(kbuf + off);
 			off += d->d_reclen;
+			int64_t start = pos;
+			pos = d->d_off;
+			if (index++ < want)
+				continue;
 			uint32_t nl = (uint32_t)strlen(d->d_name);
 			uint8_t ent[DIRENT_SIZE];
 			uint8_t type = dtype(d->d_type);
@@ -1378,7 +1403,7 @@ WASI_FN(w_fd_readdir)
 					type = ftype(sb.st_mode);
 			}
 			memset(ent, 0, sizeof ent);
-			st64(ent + 0, (uint64_t)d->d_off);
+			st64(ent + 0, index); /* the next entry's number */
 			st64(ent + 8, d->d_ino);
 			st32(ent + 16, nl);
 			ent[20] = type;
@@ -1388,9 +1413,17 @@ WASI_FN(w_fd_readdir)
 			k = MIN(nl, len - used);
 			memcpy(out + used, d->d_name, k);
 			used += k;
+			last = index - 1, last_off = start, last_next = pos;
 		}
 	}
 	close(dfd);
+	/* Only an fd of this instance's own remembers (the shared ones
+	 * are read by every instance). */
+	if (!f->shared && last_off) {
+		f->rd_index = last;
+		f->rd_off = last_off;
+		f->rd_next_off = last_next;
+	}
 	if (!rc)
 		put32(ex, used_ptr, used);
 	RET(rc);
@@ -1419,7 +1452,13 @@ WASI_FN(w_path_open)
 	bool rd = base & (R(R_READ) | R(R_READDIR));
 	bool wr = base & (R(R_WRITE) | R(R_DATASYNC) | R(R_ALLOCATE) |
 			  R(R_SETSIZE));
-	int flags = wr ? (rd ? O_RDWR : O_WRONLY) : O_RDONLY;
+	/* Rights that do not apply to a directory are dropped (the spec
+	 * allows it), so asking for one with every right still opens it;
+	 * without OF_DIRECTORY, opening one for writing is EISDIR, as
+	 * POSIX says open(dir, O_WRONLY) is. */
+	int flags = wr && !(oflags & OF_DIRECTORY)
+			    ? (rd ? O_RDWR : O_WRONLY)
+			    : O_RDONLY;
 	if (oflags & OF_CREAT)
 		flags |= O_CREAT;
 	if (oflags & OF_DIRECTORY)

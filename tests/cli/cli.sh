@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The myriad command line: exit statuses, help, error messages, WASI
+# programs' arguments, environment, directories and output, --instances,
+# --fuel, inspect. Run by ctest as
+#
+#   tests/cli/cli.sh MYRIAD WASM_DIR
+#
+# where WASM_DIR holds the test modules (tests/wat, tests/wasi).
+set -u
+myriad=$1
+wasm=$2
+tmp=$(mktemp -d /tmp/myr-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# run EXPECTED_STATUS ARGS...: runs myriad, keeps stdout and stderr in
+# $tmp/out and $tmp/err, checks the exit status.
+run() {
+	local want=$1
+	shift
+	"$myriad" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local got=$?
+	if [ "$got" != "$want" ]; then
+		fail "myriad $*: exit $got, expected $want; stderr: $(head -c 300 "$tmp/err")"
+	fi
+}
+
+# has FILE TEXT: FILE contains TEXT (fixed string).
+has() {
+	grep -qF -- "$2" "$tmp/$1" || fail "$1 of the last run lacks \"$2\": $(head -c 300 "$tmp/$1")"
+}
+
+lacks() {
+	! grep -qF -- "$2" "$tmp/$1" || fail "$1 of the last run has \"$2\""
+}
+
+# lines FILE N: FILE has exactly N lines.
+lines() {
+	local n
+	n=$(wc -l <"$tmp/$1")
+	[ "$n" -eq "$2" ] || fail "$1 has $n lines, expected $2"
+}
+
+ops=$wasm/wasi_ops.wasm
+hello=$wasm/wasi_hello.wasm
+
+# --- help, version, usage errors -------------------------------------
+run 0 --help
+for opt in --invoke --dir --env --fuel --instances --threads --slice \
+	--duration --max-memory --max-stack --json --help --version; do
+	has out "$opt"
+done
+for cmd in "myriad run" "myriad validate" "myriad inspect"; do
+	has out "$cmd"
+done
+for status in "  0 " "  1 " "  2 " "  130 " "  N "; do
+	has out "$status"
+done
+run 0 run --help
+for opt in --invoke --dir --env --fuel --instances --threads --slice \
+	--duration --max-memory --max-stack --json; do
+	has out "$opt"
+done
+has out "Exit status"
+run 0 inspect --help
+has out "--json"
+run 0 --version
+has out "myriad "
+run 2
+run 2 frobnicate
+has err "unknown command"
+run 2 run
+has err "no module given"
+run 2 run "$tmp/missing.wasm"
+has err "cannot read"
+lines err 1
+printf 'not wasm' >"$tmp/bad.wasm"
+run 2 run "$tmp/bad.wasm"
+lines err 1
+run 2 validate "$tmp/bad.wasm"
+run 0 validate "$hello"
+has out "valid"
+run 2 run --fuel 0 "$ops" clock
+has err "bad value for --fuel"
+run 2 run "$ops" args --foo
+has err "unknown option --foo"
+has err "after --"
+
+# --- link errors name the import --------------------------------------
+run 2 run "$wasm/wasi_unknown.wasm"
+has err "no_such_function"
+lines err 1
+run 2 run "$wasm/wasi_badtype.wasm"
+has err "wasi_snapshot_preview1.fd_write"
+run 2 run "$wasm/wasi_mixed.wasm" --invoke run
+has err "env.add"
+# A module without _start is not a command.
+run 2 run "$wasm/pause.wasm"
+has err "_start"
+
+# --- exit statuses ----------------------------------------------------
+run 0 run "$ops" clock
+run 7 run "$ops" exit 7
+lines err 0
+run 0 run "$ops" exit 0
+run 1 run "$ops" exit 1
+lines err 0 # the program's own 1: nothing said
+run 1 run "$ops" trap
+has err "trap: unreachable"
+lines err 1
+run 0 run --invoke fib "$wasm/pause.wasm" 10
+has out "i32:55"
+run 2 run --invoke nope "$wasm/pause.wasm"
+has err "no exported function"
+
+# --- arguments and environment ---------------------------------------
+run 0 run "$ops" -- args --foo -x ""
+has out "arg $ops"
+has out "arg args"
+has out "arg --foo"
+has out "arg -x"
+lines out 5
+run 0 run "$ops" args -7 plain
+has out "arg -7"
+has out "arg plain"
+HOME_WAS_PASSED=no MYR_FROM_HOST=hostvalue run 0 run --env A=1 --env "B=two words" \
+	--env MYR_FROM_HOST --env MYR_UNSET_VAR "$ops" args
+has out "env A=1"
+has out "env B=two words"
+has out "env MYR_FROM_HOST=hostvalue"
+lacks out "MYR_UNSET_VAR"
+lacks out "HOME_WAS_PASSED"
+lacks out "PATH="
+
+# --- directories ------------------------------------------------------
+mkdir -p "$tmp/box" "$tmp/outside"
+echo inside >"$tmp/box/in.txt"
+echo secret >"$tmp/outside/secret"
+ln -s ../outside/secret "$tmp/box/evil"
+run 0 run --dir "$tmp/box" "$ops" read in.txt
+has out "inside"
+run 0 run --dir "$tmp/box::/data" "$ops" read in.txt
+has out "inside"
+run 76 run --dir "$tmp/box" "$ops" read ../outside/secret
+lacks out "secret"
+run 76 run --dir "$tmp/box" "$ops" read evil
+run 76 run --dir "$tmp/box" "$ops" create ../outside/new
+[ ! -e "$tmp/outside/new" ] || fail "create ../outside/new escaped"
+run 0 run --dir "$tmp/box::." "$ops" fs
+has out "fs ok"
+run 2 run --dir "$tmp/nonexistent" "$ops" clock
+has err "nonexistent"
+lines err 1
+
+# --- fuel -------------------------------------------------------------
+run 0 run --fuel 100000000 "$ops" yield 10
+run 1 run --fuel 1000 --invoke fib "$wasm/pause.wasm" 30
+has err "fuel exhausted"
+run 0 run --fuel 100000 --invoke fib "$wasm/pause.wasm" 10
+has out "i32:55"
+run 0 run --fuel 100000000 "$ops" sleep 20
+
+# --- many instances ---------------------------------------------------
+n=2000
+"$myriad" run --instances $n --threads 2 "$hello" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 0 ] || fail "--instances $n: exit status"
+lines out $n
+[ "$(sort -u "$tmp/out" | wc -l)" -eq $n ] || fail "--instances: lines repeated"
+for i in 0 1 999 $((n - 1)); do
+	has out "hello from instance $i of $n"
+done
+has err "$n succeeded"
+# The same through a pipe.
+got=$("$myriad" run --instances $n "$hello" 2>/dev/null | sort -u | grep -c "^hello from instance [0-9]* of $n\$")
+[ "$got" -eq $n ] || fail "--instances through a pipe: $got whole lines, expected $n"
+run 3 run --instances 5 "$ops" exit 3
+has err "5 exited non-zero"
+run 1 run --instances 5 "$ops" trap
+has err "first trap"
+run 0 run --instances 5 --json "$ops" clock
+has err '"completed":5'
+run 0 run --instances 4 --invoke fib "$wasm/pause.wasm"
+has out "4 instances"
+
+# --- inspect ----------------------------------------------------------
+run 0 inspect "$hello"
+has out "func   wasi_snapshot_preview1.fd_write (i32, i32, i32, i32) -> (i32)"
+has out "func   _start () -> ()"
+has out "memories: 1"
+has out "pages of 65536 bytes"
+has out "functions:"
+has out "code:"
+has out "custom sections:"
+run 0 inspect --json "$wasm/wasi_mixed.wasm"
+has out '"module":	"env"'
+has out '"name":	"add"'
+has out '"page_size":	65536'
+has out '"code_size":'
+run 2 inspect "$tmp/bad.wasm"
+
+if [ $failures -ne 0 ]; then
+	echo "$failures CLI check(s) failed" >&2
+	exit 1
+fi
+echo "cli: all checks passed"

@@ -21,13 +21,20 @@
 static const char *vt_name(uint8_t t)
 {
 	switch (t) {
-	case VT_I32: return "i32";
-	case VT_I64: return "i64";
-	case VT_F32: return "f32";
-	case VT_F64: return "f64";
-	case VT_V128: return "v128";
-	case VT_FUNCREF: return "funcref";
-	case VT_EXTERNREF: return "externref";
+	case VT_I32:
+		return "i32";
+	case VT_I64:
+		return "i64";
+	case VT_F32:
+		return "f32";
+	case VT_F64:
+		return "f64";
+	case VT_V128:
+		return "v128";
+	case VT_FUNCREF:
+		return "funcref";
+	case VT_EXTERNREF:
+		return "externref";
 	}
 	return "?";
 }
@@ -76,13 +83,13 @@ static void desc_str(const myr_externdesc *d, char *buf, size_t n)
 		functype_str(&d->func, buf, n);
 		break;
 	case MYR_EXTERN_TABLE:
-		limits_str(d->limits.min, d->limits.has_max, d->limits.max,
-			   lim, sizeof lim);
+		limits_str(d->limits.min, d->limits.has_max, d->limits.max, lim,
+			   sizeof lim);
 		snprintf(buf, n, "%s, %s", vt_name((uint8_t)d->elem), lim);
 		break;
 	case MYR_EXTERN_MEMORY:
-		limits_str(d->limits.min, d->limits.has_max, d->limits.max,
-			   lim, sizeof lim);
+		limits_str(d->limits.min, d->limits.has_max, d->limits.max, lim,
+			   sizeof lim);
 		snprintf(buf, n, "%s (pages of %" PRIu32 " bytes)", lim,
 			 d->page_size);
 		break;
@@ -118,12 +125,14 @@ static cJSON *desc_json(const myr_externdesc *d, bool import)
 	if (d->kind == MYR_EXTERN_FUNC) {
 		cJSON *p = cJSON_AddArrayToObject(j, "params");
 		for (uint32_t i = 0; i < d->func.nparams; i++)
-			cJSON_AddItemToArray(p, cJSON_CreateString(vt_name(
-							(uint8_t)d->func.params[i])));
+			cJSON_AddItemToArray(
+				p, cJSON_CreateString(vt_name(
+					   (uint8_t)d->func.params[i])));
 		cJSON *r = cJSON_AddArrayToObject(j, "results");
 		for (uint32_t i = 0; i < d->func.nresults; i++)
-			cJSON_AddItemToArray(r, cJSON_CreateString(vt_name(
-							(uint8_t)d->func.results[i])));
+			cJSON_AddItemToArray(
+				r, cJSON_CreateString(vt_name(
+					   (uint8_t)d->func.results[i])));
 	}
 	if (d->kind == MYR_EXTERN_TABLE || d->kind == MYR_EXTERN_MEMORY) {
 		cJSON_AddNumberToObject(j, "min", (double)d->limits.min);
@@ -184,10 +193,10 @@ static size_t sections(const Module *m, Section *out, size_t max)
 
 static const char *section_name(uint8_t id)
 {
-	static const char *names[] = {"custom", "type",	  "import", "function",
-				      "table",	"memory", "global", "export",
-				      "start",	"element", "code",  "data",
-				      "datacount", "tag"};
+	static const char *names[] = {
+		"custom", "type",   "import",	 "function", "table",
+		"memory", "global", "export",	 "start",    "element",
+		"code",	  "data",   "datacount", "tag"};
 	return id < 14 ? names[id] : "?";
 }
 

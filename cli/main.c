@@ -278,19 +278,48 @@ static const char exit_help[] =
 	"status of the lowest-numbered instance that did not (its exit code,\n"
 	"or 1 if it trapped); 130 if interrupted.\n";
 
+/* Prints text indented and wrapped at 79 columns. */
+static void wrap(FILE *out, const char *text, int indent)
+{
+	const int width = 79;
+	int col = 0;
+	const char *p = text;
+	while (*p) {
+		size_t word = strcspn(p, " ");
+		if (col && col + 1 + (int)word > width) {
+			fputc('\n', out);
+			col = 0;
+		}
+		if (!col)
+			col = fprintf(out, "%*s", indent, "");
+		else
+			col += fprintf(out, " ");
+		col += fprintf(out, "%.*s", (int)word, p);
+		p += word;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', out);
+}
+
+static void print_option(FILE *out, const Option *opt)
+{
+	fprintf(out, "  %s%s%s\n", opt->name, opt->metavar ? " " : "",
+		opt->metavar ? opt->metavar : "");
+	wrap(out, opt->help, 6);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: myriad COMMAND [OPTION...]\n\ncommands:\n");
-	for (size_t i = 0; i < COUNT_OF(commands); i++)
-		fprintf(out, "  myriad %s %s\n      %s\n", commands[i].name,
-			commands[i].synopsis, commands[i].help);
-	fprintf(out, "\noptions:\n");
-	for (size_t i = 0; i < COUNT_OF(options); i++) {
-		const Option *opt = &options[i];
-		fprintf(out, "  %s%s%s\n      %s\n", opt->name,
-			opt->metavar ? " " : "",
-			opt->metavar ? opt->metavar : "", opt->help);
+	for (size_t i = 0; i < COUNT_OF(commands); i++) {
+		fprintf(out, "  myriad %s %s\n", commands[i].name,
+			commands[i].synopsis);
+		wrap(out, commands[i].help, 6);
 	}
+	fprintf(out, "\noptions:\n");
+	for (size_t i = 0; i < COUNT_OF(options); i++)
+		print_option(out, &options[i]);
 	fprintf(out,
 		"  --version\n      print the version\n\n"
 		"WASI: every module can import wasi_snapshot_preview1 (programs "
@@ -973,15 +1002,12 @@ static int cmd_inspect(const Options *o)
 
 static void command_help(const Command *cmd)
 {
-	printf("usage: myriad %s %s\n  %s\n\noptions:\n", cmd->name,
-	       cmd->synopsis, cmd->help);
-	for (size_t i = 0; i < COUNT_OF(options); i++) {
-		const Option *opt = &options[i];
-		if (opt->commands & cmd->bit)
-			printf("  %s%s%s\n      %s\n", opt->name,
-			       opt->metavar ? " " : "",
-			       opt->metavar ? opt->metavar : "", opt->help);
-	}
+	printf("usage: myriad %s %s\n", cmd->name, cmd->synopsis);
+	wrap(stdout, cmd->help, 2);
+	printf("\noptions:\n");
+	for (size_t i = 0; i < COUNT_OF(options); i++)
+		if (options[i].commands & cmd->bit)
+			print_option(stdout, &options[i]);
 	if (cmd->bit == CMD_RUN)
 		printf("\n%s", exit_help);
 }

@@ -61,6 +61,7 @@
 /* ------------------------------------------------------------------ */
 /* Preview1 constants (the witx definitions)                           */
 
+/* clang-format off */
 enum {
 	E_SUCCESS = 0, E_2BIG = 1, E_ACCES = 2, E_AGAIN = 6, E_BADF = 8,
 	E_EXIST = 20, E_FAULT = 21, E_INVAL = 28, E_IO = 29, E_ISDIR = 31,
@@ -113,6 +114,7 @@ enum { EVRW_HANGUP = 1 };
 /* Sizes of the guest's structures. */
 enum { SUB_SIZE = 48, EVENT_SIZE = 32, DIRENT_SIZE = 24, FILESTAT_SIZE = 64,
        FDSTAT_SIZE = 24 };
+/* clang-format on */
 
 /* Limits. A line longer than this is written in pieces; more fds than
  * this per instance is EMFILE; longer paths are ENAMETOOLONG. */
@@ -125,12 +127,12 @@ enum { LINE_MAX_BYTES = 64 * 1024, MAX_FDS = 1024, PATH_BYTES = 4096 };
 
 /* A guest descriptor. */
 typedef struct Fd {
-	int host;         /* host descriptor; -1: this guest fd is not open */
-	uint8_t type;     /* FT_* */
-	uint8_t stream;   /* 1, 2: guest stdout/stderr (the output path) */
-	uint16_t flags;   /* FDF_* as the guest set them */
-	bool shared;      /* the host fd is the myr_wasi's: never closed here */
-	int32_t preopen;  /* index of the preopened directory, or -1 */
+	int host;	 /* host descriptor; -1: this guest fd is not open */
+	uint8_t type;	 /* FT_* */
+	uint8_t stream;	 /* 1, 2: guest stdout/stderr (the output path) */
+	uint16_t flags;	 /* FDF_* as the guest set them */
+	bool shared;	 /* the host fd is the myr_wasi's: never closed here */
+	int32_t preopen; /* index of the preopened directory, or -1 */
 	uint64_t rights, inheriting;
 	/* fd_readdir: where entry rd_index starts and where the one after
 	 * it starts, as kernel offsets (see w_fd_readdir); 0 means none. */
@@ -147,23 +149,23 @@ typedef struct Line {
 /* One instance's own state, made on first need (see the top). */
 typedef struct WasiInst {
 	myr_wasi *w;
-	Fd *fds;          /* own fd table, or NULL: the shared one */
+	Fd *fds; /* own fd table, or NULL: the shared one */
 	uint32_t nfds;
-	Line *line[2];    /* stdout, stderr */
-	bool polling;     /* a poll_oneoff is parked */
+	Line *line[2];			/* stdout, stderr */
+	bool polling;			/* a poll_oneoff is parked */
 	uint64_t poll_start, poll_wake; /* its first call; its wake time */
 } WasiInst;
 
 struct myr_wasi {
 	myr_engine *engine;
-	myr_wasi_config cfg;   /* pointers below replace the caller's */
-	char **argv, **env;    /* copies; env has room for nenv entries */
+	myr_wasi_config cfg; /* pointers below replace the caller's */
+	char **argv, **env;  /* copies; env has room for nenv entries */
 	size_t argv_bytes, env_bytes; /* with NULs */
-	char **guest_names;    /* of the preopens */
-	Fd *base;              /* fds 0, 1, 2 and the preopens */
+	char **guest_names;	      /* of the preopens */
+	Fd *base;		      /* fds 0, 1, 2 and the preopens */
 	uint32_t nbase;
 	pthread_mutex_t out_lock; /* whole lines to stdout and stderr */
-	myr_func **funcs;      /* one per entry of `table` */
+	myr_func **funcs;	  /* one per entry of `table` */
 };
 
 /* Test hook (tests/unit/test_wasi.c): resolve paths with the walk even
@@ -252,6 +254,7 @@ static uint16_t get_path(Exec *ex, uint32_t ptr, uint32_t len, char *buf)
 
 static uint16_t werr(int e)
 {
+	/* clang-format off */
 	static const struct {
 		int host;
 		uint16_t wasi;
@@ -282,6 +285,7 @@ static uint16_t werr(int e)
 		{ESPIPE, 70},	   {ESRCH, 71},	     {ESTALE, 72},
 		{ETIMEDOUT, 73},   {ETXTBSY, 74},     {EXDEV, 75},
 	};
+	/* clang-format on */
 	for (size_t i = 0; i < COUNT_OF(map); i++)
 		if (map[i].host == e)
 			return map[i].wasi;
@@ -492,7 +496,7 @@ static uint16_t write_lines(Exec *ex, myr_wasi *w, int s, int host,
 {
 	if (!total)
 		return 0;
-	/* Find the last newline: in iov[k], at nl. */
+	/* The last newline: in iov[k], at nl. */
 	int k = n - 1;
 	const char *nl = NULL;
 	for (; k >= 1; k--)
@@ -501,32 +505,41 @@ static uint16_t write_lines(Exec *ex, myr_wasi *w, int s, int host,
 			break;
 	WasiInst *st = inst_state(ex);
 	Line *pending = st ? st->line[s] : NULL;
-	if (!nl) {
-		/* No newline: it all waits, unless the line grows too
-		 * long, which then goes out as a piece. */
-		uint64_t have = pending ? pending->len : 0;
-		if (have + total <= LINE_MAX_BYTES) {
-			st = inst_state_make(ex, w);
-			if (!st)
+	uint64_t have = pending ? pending->len : 0;
+	/* What would wait: everything after the newline, or with none, the
+	 * whole unfinished line. */
+	uint64_t after = 0;
+	if (nl) {
+		after = iov[k].iov_len -
+			(size_t)(nl + 1 - (const char *)iov[k].iov_base);
+		for (int i = k + 1; i < n; i++)
+			after += iov[i].iov_len;
+	}
+	if (!nl && have + total <= LINE_MAX_BYTES) {
+		st = inst_state_make(ex, w);
+		if (!st)
+			return E_NOMEM;
+		for (int i = 1; i < n; i++)
+			if (!line_append(&st->line[s], iov[i].iov_base,
+					 iov[i].iov_len))
 				return E_NOMEM;
-			for (int i = 1; i < n; i++)
-				if (!line_append(&st->line[s], iov[i].iov_base,
-						 iov[i].iov_len))
-					return E_NOMEM;
-			return 0;
-		}
+		return 0;
+	}
+	if (!nl || after > LINE_MAX_BYTES) {
+		/* A line too long to hold: it goes out in pieces, this
+		 * write being one. */
 		k = n - 1;
 		while (!iov[k].iov_len)
 			k--;
 		nl = (const char *)iov[k].iov_base + iov[k].iov_len - 1;
+		after = 0;
 	}
 	/* Out: pending, iov[1..k), and iov[k] up to and including nl. */
-	size_t head = (size_t)(nl - (const char *)iov[k].iov_base) + 1;
-	const char *tail = nl + 1;
-	size_t tail_len = iov[k].iov_len - head;
+	size_t head = (size_t)(nl + 1 - (const char *)iov[k].iov_base);
+	struct iovec rest = {(char *)nl + 1, iov[k].iov_len - head};
 	iov[k].iov_len = head;
 	iov[0].iov_base = pending ? pending->data : NULL;
-	iov[0].iov_len = pending ? pending->len : 0;
+	iov[0].iov_len = have;
 	pthread_mutex_lock(&w->out_lock);
 	int e = write_all(host, iov, k + 1);
 	pthread_mutex_unlock(&w->out_lock);
@@ -534,18 +547,15 @@ static uint16_t write_lines(Exec *ex, myr_wasi *w, int s, int host,
 		pending->len = 0;
 	if (e)
 		return werr(e);
-	/* Keep what follows the newline. */
-	bool ok = true;
-	if (tail_len || k + 1 < n) {
-		st = inst_state_make(ex, w);
-		if (!st)
-			return E_NOMEM;
-		/* iov[k+1..n) still hold their original ranges. */
-		ok = line_append(&st->line[s], tail, tail_len);
-		for (int i = k + 1; ok && i < n; i++)
-			ok = line_append(&st->line[s], iov[i].iov_base,
-					 iov[i].iov_len);
-	}
+	if (!after)
+		return 0;
+	/* Keep what follows the newline (iov[k+1..n) are untouched). */
+	st = inst_state_make(ex, w);
+	if (!st)
+		return E_NOMEM;
+	bool ok = line_append(&st->line[s], rest.iov_base, rest.iov_len);
+	for (int i = k + 1; ok && i < n; i++)
+		ok = line_append(&st->line[s], iov[i].iov_base, iov[i].iov_len);
 	return ok ? 0 : E_NOMEM;
 }
 
@@ -567,13 +577,14 @@ static uint16_t open_beneath(int dirfd, const char *path, int flags,
 		return E_NOTCAPABLE;
 	/* openat2 refuses flags that O_PATH ignores (EINVAL). */
 	flags |= O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY);
-	if (!wasi_force_walk && !atomic_load_explicit(&no_openat2,
-						      memory_order_relaxed)) {
+	if (!wasi_force_walk &&
+	    !atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+		/* A mode is EINVAL unless the file may be created. */
+		bool creates =
+			(flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 		struct open_how how = {
 			.flags = (uint64_t)flags,
-			.mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE
-					? mode
-					: 0,
+			.mode = creates ? mode : 0,
 			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		for (int tries = 0;; tries++) {
@@ -702,7 +713,8 @@ static uint16_t open_walk(int dirfd, const char *path, int flags, mode_t mode,
 			} else {
 				/* ELOOP or ENOTDIR: maybe a symlink. */
 				int e = errno;
-				if (!follow_last || (e != ELOOP && e != ENOTDIR) ||
+				if (!follow_last ||
+				    (e != ELOOP && e != ENOTDIR) ||
 				    fstatat(cur, name, &sb,
 					    AT_SYMLINK_NOFOLLOW) != 0 ||
 				    !S_ISLNK(sb.st_mode)) {
@@ -778,8 +790,8 @@ static uint16_t open_parent(int dirfd, char *path, int *parent,
 	} else {
 		*slash = 0;
 		*name = slash + 1;
-		uint16_t e = open_beneath(dirfd, path, O_PATH | O_DIRECTORY,
-					  0, parent);
+		uint16_t e = open_beneath(dirfd, path, O_PATH | O_DIRECTORY, 0,
+					  parent);
 		*slash = '/';
 		if (e)
 			return e;
@@ -816,18 +828,18 @@ static void close_parent(int dirfd, int parent)
 /* Raw host functions get their arguments as slots and write results to
  * slots[0..): every preview1 function but proc_exit returns an errno. */
 #define WASI_FN(name) static myr_hostret name(Exec *ex, void *env, uint64_t *a)
-#define RET(e)                                                                \
-	do {                                                                  \
-		a[0] = (uint16_t)(e);                                         \
-		return MYR_HOST_OK;                                           \
+#define RET(e)                                                                 \
+	do {                                                                   \
+		a[0] = (uint16_t)(e);                                          \
+		return MYR_HOST_OK;                                            \
 	} while (0)
 #define A32(i) ((uint32_t)a[i])
-#define W ((myr_wasi *)env)
+#define W      ((myr_wasi *)env)
 
 /* For fd lookups that must succeed. */
-#define GET_FD(var, fdno)                                                     \
-	Fd *var = fd_get(ex, W, (fdno));                                     \
-	if (!var)                                                             \
+#define GET_FD(var, fdno)                                                      \
+	Fd *var = fd_get(ex, W, (fdno));                                       \
+	if (!var)                                                              \
 	RET(E_BADF)
 
 WASI_FN(w_nosys)
@@ -916,12 +928,20 @@ WASI_FN(w_environ_sizes_get)
 static bool host_clock(uint32_t id, clockid_t *c)
 {
 	switch (id) {
-	case CLOCK_REAL: *c = CLOCK_REALTIME; return true;
-	case CLOCK_MONO: *c = CLOCK_MONOTONIC; return true;
+	case CLOCK_REAL:
+		*c = CLOCK_REALTIME;
+		return true;
+	case CLOCK_MONO:
+		*c = CLOCK_MONOTONIC;
+		return true;
 	/* The host process's and the worker thread's CPU time: instances
 	 * are not accounted separately. */
-	case CLOCK_PROCESS: *c = CLOCK_PROCESS_CPUTIME_ID; return true;
-	case CLOCK_THREAD: *c = CLOCK_THREAD_CPUTIME_ID; return true;
+	case CLOCK_PROCESS:
+		*c = CLOCK_PROCESS_CPUTIME_ID;
+		return true;
+	case CLOCK_THREAD:
+		*c = CLOCK_THREAD_CPUTIME_ID;
+		return true;
 	}
 	return false;
 }
@@ -987,8 +1007,8 @@ WASI_FN(w_sched_yield)
 
 /* Gathers n guest iovecs at ptr into iov[1..n] (iov[0] is left for
  * write_lines); EFAULT if the array or any buffer is out of bounds. */
-static uint16_t get_iovs(Exec *ex, uint32_t ptr, uint32_t n,
-			 struct iovec *iov, uint64_t *total)
+static uint16_t get_iovs(Exec *ex, uint32_t ptr, uint32_t n, struct iovec *iov,
+			 uint64_t *total)
 {
 	const uint8_t *v = gmem(ex, ptr, (uint64_t)n * 8);
 	if (!v)
@@ -1027,9 +1047,8 @@ static uint16_t do_rw(Exec *ex, myr_wasi *w, uint64_t *a, bool write,
 	if (positional && (f->stream || f->type != FT_FILE))
 		return E_SPIPE;
 	struct iovec small[IOV_SMALL + 1];
-	struct iovec *iov = niov < IOV_SMALL
-				    ? small
-				    : xcalloc(niov + 1, sizeof *iov);
+	struct iovec *iov =
+		niov < IOV_SMALL ? small : xcalloc(niov + 1, sizeof *iov);
 	if (!iov)
 		return E_NOMEM;
 	uint64_t total;
@@ -1038,8 +1057,8 @@ static uint16_t do_rw(Exec *ex, myr_wasi *w, uint64_t *a, bool write,
 	if (e) {
 		/* leave e */
 	} else if (write && f->stream && w->cfg.whole_lines) {
-		e = write_lines(ex, w, f->stream - 1, f->host, iov, (int)niov + 1,
-				total);
+		e = write_lines(ex, w, f->stream - 1, f->host, iov,
+				(int)niov + 1, total);
 		done = (ssize_t)total;
 	} else if (write && f->stream) {
 		/* Straight through, but all of it: a short write to a pipe
@@ -1280,8 +1299,8 @@ WASI_FN(w_fd_advise)
 		RET(E_INVAL);
 	if (f->type != FT_FILE)
 		RET(f->type == FT_DIR ? E_BADF : E_SPIPE);
-	static const int adv[] = {POSIX_FADV_NORMAL, POSIX_FADV_SEQUENTIAL,
-				  POSIX_FADV_RANDOM, POSIX_FADV_WILLNEED,
+	static const int adv[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL,
+				  POSIX_FADV_RANDOM,   POSIX_FADV_WILLNEED,
 				  POSIX_FADV_DONTNEED, POSIX_FADV_NOREUSE};
 	int e = posix_fadvise(f->host, (off_t)a[1], (off_t)a[2], adv[A32(3)]);
 	RET(e ? werr(e) : 0);
@@ -1328,13 +1347,20 @@ struct dirent64_k {
 static uint8_t dtype(unsigned char t)
 {
 	switch (t) {
-	case DT_REG: return FT_FILE;
-	case DT_DIR: return FT_DIR;
-	case DT_CHR: return FT_CHAR;
-	case DT_BLK: return FT_BLOCK;
-	case DT_LNK: return FT_SYMLINK;
-	case DT_SOCK: return FT_STREAM;
-	default: return FT_UNKNOWN;
+	case DT_REG:
+		return FT_FILE;
+	case DT_DIR:
+		return FT_DIR;
+	case DT_CHR:
+		return FT_CHAR;
+	case DT_BLK:
+		return FT_BLOCK;
+	case DT_LNK:
+		return FT_SYMLINK;
+	case DT_SOCK:
+		return FT_STREAM;
+	default:
+		return FT_UNKNOWN;
 	}
 }
 
@@ -1387,7 +1413,8 @@ WASI_FN(w_fd_readdir)
 		if (n == 0)
 			break;
 		for (long off = 0; off < n && used < len;) {
-			struct dirent64_k *d = (struct dirent64_k *)(kbuf + off);
+			struct dirent64_k *d =
+				(struct dirent64_k *)(kbuf + off);
 			off += d->d_reclen;
 			int64_t start = pos;
 			pos = d->d_off;
@@ -1432,9 +1459,9 @@ WASI_FN(w_fd_readdir)
 /* ---- paths ---- */
 
 /* The directory fd a path is relative to. */
-#define GET_DIR(var, fdno)                                                    \
-	GET_FD(var, fdno);                                                    \
-	if (var->type != FT_DIR)                                              \
+#define GET_DIR(var, fdno)                                                     \
+	GET_FD(var, fdno);                                                     \
+	if (var->type != FT_DIR)                                               \
 	RET(E_NOTDIR)
 
 WASI_FN(w_path_open)
@@ -1450,15 +1477,14 @@ WASI_FN(w_path_open)
 	if (!gmem(ex, fd_ptr, 4))
 		RET(E_FAULT);
 	bool rd = base & (R(R_READ) | R(R_READDIR));
-	bool wr = base & (R(R_WRITE) | R(R_DATASYNC) | R(R_ALLOCATE) |
-			  R(R_SETSIZE));
+	bool wr = base &
+		  (R(R_WRITE) | R(R_DATASYNC) | R(R_ALLOCATE) | R(R_SETSIZE));
 	/* Rights that do not apply to a directory are dropped (the spec
 	 * allows it), so asking for one with every right still opens it;
 	 * without OF_DIRECTORY, opening one for writing is EISDIR, as
 	 * POSIX says open(dir, O_WRONLY) is. */
-	int flags = wr && !(oflags & OF_DIRECTORY)
-			    ? (rd ? O_RDWR : O_WRONLY)
-			    : O_RDONLY;
+	int flags = wr && !(oflags & OF_DIRECTORY) ? (rd ? O_RDWR : O_WRONLY)
+						   : O_RDONLY;
 	if (oflags & OF_CREAT)
 		flags |= O_CREAT;
 	if (oflags & OF_DIRECTORY)
@@ -1496,9 +1522,9 @@ WASI_FN(w_path_open)
 					 : RIGHTS_STREAM;
 	Fd nf = {.host = hfd,
 		 .type = type,
-		 .flags = (uint16_t)(fdflags & (FDF_APPEND | FDF_NONBLOCK |
-						FDF_DSYNC | FDF_SYNC |
-						FDF_RSYNC)),
+		 .flags = (uint16_t)(fdflags &
+				     (FDF_APPEND | FDF_NONBLOCK | FDF_DSYNC |
+				      FDF_SYNC | FDF_RSYNC)),
 		 .preopen = -1,
 		 .rights = base & max,
 		 .inheriting = inheriting};
@@ -1553,10 +1579,10 @@ WASI_FN(w_path_filestat_set_times)
 	e = open_beneath(d->host, path, flags, 0, &fd);
 	if (e)
 		RET(e);
-	int r = utimensat(fd, "", t, AT_EMPTY_PATH |
-				     (A32(1) & LOOKUP_FOLLOW
-					      ? 0
-					      : AT_SYMLINK_NOFOLLOW));
+	int r = utimensat(
+		fd, "", t,
+		AT_EMPTY_PATH |
+			(A32(1) & LOOKUP_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW));
 	e = r == 0 ? 0 : werr(errno);
 	close(fd);
 	RET(e);
@@ -1756,8 +1782,7 @@ static void put_event(uint8_t *out, uint64_t userdata, uint16_t error,
 /* Is an fd ready for reading or writing, and how much? Regular files
  * and directories always are; pipes, terminals and sockets are asked
  * without waiting. */
-static bool fd_ready(const Fd *f, bool write, uint64_t *nbytes,
-		     uint16_t *flags)
+static bool fd_ready(const Fd *f, bool write, uint64_t *nbytes, uint16_t *flags)
 {
 	*nbytes = 0;
 	*flags = 0;
@@ -1813,7 +1838,8 @@ WASI_FN(w_poll_oneoff)
 			uint64_t due; /* CLOCK_MONOTONIC */
 			if (id == CLOCK_MONO && abs) {
 				due = timeout;
-			} else if (id == CLOCK_MONO || (id == CLOCK_REAL && !abs)) {
+			} else if (id == CLOCK_MONO ||
+				   (id == CLOCK_REAL && !abs)) {
 				due = start + timeout;
 				if (due < start)
 					due = UINT64_MAX; /* overflow: never */
@@ -2034,6 +2060,12 @@ myr_wasi *myr_wasi_new(myr_engine *engine, const myr_wasi_config *cfg,
 		myr_wasi_config_default(&def);
 		cfg = &def;
 	}
+	if ((cfg->argc && !cfg->argv) || (cfg->nenv && !cfg->env) ||
+	    (cfg->ndirs && !cfg->dirs)) {
+		fail(err, MYR_ERR_ARGUMENT, MYR_NO_OFFSET, MYR_NO_FUNC,
+		     "a count without its array in myr_wasi_config");
+		return NULL;
+	}
 	myr_wasi *w = calloc(1, sizeof *w);
 	if (!w)
 		goto oom;
@@ -2065,13 +2097,12 @@ myr_wasi *myr_wasi_new(myr_engine *engine, const myr_wasi_config *cfg,
 			myr_wasi_free(w);
 			return NULL;
 		}
-		const char *guest = d->guest_path ? d->guest_path
-						  : d->host_path;
+		const char *guest =
+			d->guest_path ? d->guest_path : d->host_path;
 		w->guest_names[i] = strdup(guest);
 		if (!w->guest_names[i])
 			goto oom;
-		int fd = open(d->host_path,
-			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = open(d->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
 			fail(err, MYR_ERR_ARGUMENT, MYR_NO_OFFSET, MYR_NO_FUNC,
 			     "cannot open directory %s: %s", d->host_path,
@@ -2129,8 +2160,7 @@ myr_func *myr_wasi_func(myr_wasi *w, const char *name, size_t len)
 
 static const char *kind_name(ExternKind k)
 {
-	static const char *names[] = {"function", "table", "memory",
-				      "global"};
+	static const char *names[] = {"function", "table", "memory", "global"};
 	return k <= EXT_GLOBAL ? names[k] : "?";
 }
 
@@ -2146,17 +2176,16 @@ bool myr_wasi_link(myr_wasi *w, const myr_module *m, myr_extern *imports,
 		bool is_wasi = im->module.len == sizeof wasi_mod - 1 &&
 			       memcmp(im->module.s, wasi_mod,
 				      sizeof wasi_mod - 1) == 0;
-		myr_func *f = is_wasi && im->kind == EXT_FUNC
-				      ? myr_wasi_func(w, im->name.s,
-						      im->name.len)
-				      : NULL;
+		myr_func *f =
+			is_wasi && im->kind == EXT_FUNC
+				? myr_wasi_func(w, im->name.s, im->name.len)
+				: NULL;
 		if (!f)
 			return fail(err, MYR_ERR_LINK, MYR_NO_OFFSET,
 				    MYR_NO_FUNC,
 				    "unknown import: %s %.*s.%.*s%s",
 				    kind_name(im->kind), (int)im->module.len,
-				    im->module.s, (int)im->name.len,
-				    im->name.s,
+				    im->module.s, (int)im->name.len, im->name.s,
 				    is_wasi ? " is not a WASI preview1 "
 					      "function"
 					    : " (only wasi_snapshot_preview1 "
@@ -2168,8 +2197,8 @@ bool myr_wasi_link(myr_wasi *w, const myr_module *m, myr_extern *imports,
 				    "WASI preview1",
 				    (int)im->module.len, im->module.s,
 				    (int)im->name.len, im->name.s);
-		imports[i] = (myr_extern){.kind = MYR_EXTERN_FUNC,
-					  .of.func = f};
+		imports[i] =
+			(myr_extern){.kind = MYR_EXTERN_FUNC, .of.func = f};
 	}
 	return true;
 }

@@ -76,8 +76,9 @@ static void prog_close(Prog *p)
 static myr_instance *prog_instance(Prog *p)
 {
 	myr_error err;
-	myr_instance *inst = myr_instance_new(
-		p->module, p->imports, myr_module_import_count(p->module), &err);
+	myr_instance *inst =
+		myr_instance_new(p->module, p->imports,
+				 myr_module_import_count(p->module), &err);
 	if (!inst)
 		fail_msg("instantiate: %s", err.message);
 	return inst;
@@ -106,9 +107,9 @@ static char *slurp(int fd, size_t *len)
 
 /* The result of one run of a program. */
 typedef struct Outcome {
-	bool ended;   /* returned or exited (else it trapped) */
-	int code;     /* the exit code */
-	char *out;    /* its stdout (malloc'd) */
+	bool ended; /* returned or exited (else it trapped) */
+	int code;   /* the exit code */
+	char *out;  /* its stdout (malloc'd) */
 } Outcome;
 
 /* Runs ops.wasm (or another program) with argv {name, args...}, dir
@@ -148,8 +149,8 @@ static Outcome run_prog(const char *name, const char *dir,
 }
 
 /* ops.wasm OP ARGS...: its exit code is the WASI errno of OP. */
-static int ops(const char *dir, const char *op, const char *a,
-	       const char *b, char **out)
+static int ops(const char *dir, const char *op, const char *a, const char *b,
+	       char **out)
 {
 	const char *args[] = {op, a, b, NULL};
 	if (!a)
@@ -170,8 +171,8 @@ static int ops(const char *dir, const char *op, const char *a,
 /* A sandbox on the host                                               */
 
 typedef struct Sandbox {
-	char root[256];    /* the temporary directory */
-	char box[300];     /* root/box: preopened */
+	char root[256];	   /* the temporary directory */
+	char box[300];	   /* root/box: preopened */
 	char outside[300]; /* root/outside: must never change */
 	struct timespec secret_mtime;
 } Sandbox;
@@ -314,10 +315,10 @@ static const Escape escapes[] = {
 	{"read", "../../etc/passwd", NULL},
 	{"read", "/etc/passwd", NULL},
 	{"read", "sub/../../outside/secret", NULL},
-	{"read", "evil", NULL},             /* symlink pointing out */
+	{"read", "evil", NULL},		     /* symlink pointing out */
 	{"read", "up/outside/secret", NULL}, /* symlink to .. */
 	{"read", "sub/upup/outside/secret", NULL},
-	{"read", "abs", NULL},              /* absolute symlink */
+	{"read", "abs", NULL}, /* absolute symlink */
 	{"opendir", "up", NULL},
 	{"opendir", "..", NULL},
 	{"readdir", "up", NULL},
@@ -327,7 +328,7 @@ static const Escape escapes[] = {
 	{"create", "../outside/new", NULL},
 	{"create", "up/outside/new", NULL},
 	{"create", "/tmp/myr-wasi-created", NULL},
-	{"create", "dangling", NULL},       /* O_CREAT through a symlink */
+	{"create", "dangling", NULL}, /* O_CREAT through a symlink */
 	{"create-excl", "up/new", NULL},
 	{"mkdir", "../outside/d", NULL},
 	{"mkdir", "up/d", NULL},
@@ -348,7 +349,7 @@ static const Escape escapes[] = {
 	{"link", "up/outside/secret", "hard"},
 	{"symlink", "x", "../outside/link"},
 	{"symlink", "x", "up/link"},
-	{"symlink", "/etc/passwd", "abs2"},  /* absolute target */
+	{"symlink", "/etc/passwd", "abs2"}, /* absolute target */
 	{"settimes", "evil", NULL},
 	{"settimes", "../outside/secret", NULL},
 	{"readlink", "../outside/secret", NULL},
@@ -438,8 +439,7 @@ static void check_inside(bool walk)
 	assert_string_equal(out, "../outside/secret\n");
 	free(out);
 	/* A symlink to outside may be made (it is text) but not used. */
-	assert_int_equal(ops(s.box, "symlink", "../outside/secret", "s2",
-			     NULL),
+	assert_int_equal(ops(s.box, "symlink", "../outside/secret", "s2", NULL),
 			 0);
 	assert_int_equal(ops(s.box, "read", "s2", NULL, NULL),
 			 WASI_ENOTCAPABLE);
@@ -622,17 +622,16 @@ static void test_linking(void **state)
 	imports[0] = (myr_extern){.kind = MYR_EXTERN_FUNC, .of.func = add};
 	assert_true(myr_wasi_link(w, m, imports, &err));
 	assert_ptr_equal(imports[0].of.func, add);
-	assert_ptr_equal(imports[1].of.func,
-			 myr_wasi_func(w, "fd_write", 8));
+	assert_ptr_equal(imports[1].of.func, myr_wasi_func(w, "fd_write", 8));
 	assert_null(myr_wasi_func(w, "fd_writ", 7));
 	myr_instance *inst = myr_instance_new(m, imports, 3, &err);
 	assert_non_null(inst);
 	myr_val r;
-	assert_true(myr_func_call(tu_export(inst, "run"), NULL, 0, &r, 1,
-				  &err));
+	assert_true(
+		myr_func_call(tu_export(inst, "run"), NULL, 0, &r, 1, &err));
 	assert_int_equal(r.of.i32, 106);
-	assert_true(myr_func_call(tu_export(inst, "raise"), NULL, 0, &r, 1,
-				  &err));
+	assert_true(
+		myr_func_call(tu_export(inst, "raise"), NULL, 0, &r, 1, &err));
 	assert_int_equal(r.of.i32, WASI_ENOSYS);
 	/* More iovecs than the host gathers on its stack. */
 	myr_val n = tu_i32(3000);
@@ -645,11 +644,37 @@ static void test_linking(void **state)
 	assert_memory_equal(out, "mixed\n0123456789012", 19);
 	free(out);
 	close(cfg.stdout_fd);
+	myr_wasi_free(w);
+
+	/* Whole lines: a line and an empty iovec after it need no state;
+	 * a partial line does, and comes out when the instance is freed. */
+	cfg.whole_lines = true;
+	cfg.stdout_fd = out_file();
+	w = myr_wasi_new(e, &cfg, &err);
+	memset(imports + 1, 0, sizeof imports - sizeof *imports);
+	assert_true(myr_wasi_link(w, m, imports, &err));
+	inst = myr_instance_new(m, imports, 3, &err);
+	assert_true(myr_func_call(tu_export(inst, "line_and_empty"), NULL, 0,
+				  &r, 1, &err));
+	assert_int_equal(r.of.i32, 0);
+	assert_null(inst->wasi);
+	n = tu_i32(5);
+	assert_true(myr_func_call(tu_export(inst, "many_iovs"), &n, 1, &r, 1,
+				  &err));
+	assert_non_null(inst->wasi);
+	out = slurp(cfg.stdout_fd, NULL);
+	assert_string_equal(out, "mixed\n");
+	free(out);
+	myr_instance_free(inst);
+	out = slurp(cfg.stdout_fd, NULL);
+	assert_string_equal(out, "mixed\n01234\n");
+	free(out);
+	close(cfg.stdout_fd);
 
 	/* Called directly, without an instance or memory: no crash. */
 	myr_val args[4] = {tu_i32(1), tu_i32(0), tu_i32(1), tu_i32(0)};
-	assert_true(myr_func_call(myr_wasi_func(w, "fd_write", 8), args, 4,
-				  &r, 1, &err));
+	assert_true(myr_func_call(myr_wasi_func(w, "fd_write", 8), args, 4, &r,
+				  1, &err));
 	assert_int_equal(r.of.i32, 21); /* EFAULT */
 	assert_true(myr_func_call(myr_wasi_func(w, "sched_yield", 11), NULL, 0,
 				  &r, 1, &err));

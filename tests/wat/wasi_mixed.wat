@@ -31,4 +31,12 @@
       (br $l)))
     (drop (call $fd_write (i32.const 1) (i32.const 1024) (local.get $n) (i32.const 8)))
     (i32.load (i32.const 8)))
+;; "mixed\n" and an empty iovec after it, the way wasi-libc's stdio
+  ;; flushes: a whole line, nothing to keep.
+  (func (export "line_and_empty") (result i32)
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (i32.store (i32.const 8) (i32.const 16))
+    (i32.store (i32.const 12) (i32.const 0))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 24)))
 )

@@ -358,6 +358,38 @@ static void names(void)
 	show_stat("sub");
 	printf("  unlink big.dat: %s\n", res(unlink(at("big.dat"))));
 
+	/* Errors of operations on the wrong kind of file. */
+	CHECK(mkdir(at("da"), 0755) == 0 && mkdir(at("da/inner"), 0755) == 0);
+	CHECK(mkdir(at("db"), 0755) == 0 && mkdir(at("db/inner"), 0755) == 0);
+	FILE *plain = fopen(at("plain"), "w");
+	CHECK(plain != NULL);
+	fclose(plain);
+	printf("  unlink a directory: %s\n", res(unlink(at("da"))));
+	printf("  rmdir a file: %s\n", res(rmdir(at("plain"))));
+	printf("  mkdir over a file: %s\n", res(mkdir(at("plain"), 0755)));
+	int dfd = open(at("da"), O_WRONLY);
+	printf("  open a directory for writing: %s\n",
+	       dfd < 0 ? errname(errno) : "opened?!");
+	dfd = open(at("da"), O_RDONLY | O_DIRECTORY);
+	char byte;
+	printf("  read from a directory: %s\n",
+	       read(dfd, &byte, 1) < 0 ? errname(errno) : "read?!");
+	close(dfd);
+	printf("  a file with a trailing slash: %s\n",
+	       res(access(at("plain/"), F_OK)));
+	printf("  rename a directory over a non-empty one: %s\n",
+	       res(rename(at("da"), at("db"))));
+	printf("  rename a directory into itself: %s\n",
+	       res(rename(at("da"), at("da/inner/x"))));
+	printf("  rename a file over a directory: %s\n",
+	       res(rename(at("plain"), at("db"))));
+	CHECK(rmdir(at("da/inner")) == 0 && rmdir(at("db/inner")) == 0);
+	printf("  rename a directory over an empty one: %s\n",
+	       res(rename(at("da"), at("db"))));
+	show_stat("da");
+	show_stat("db");
+	CHECK(rmdir(at("db")) == 0 && unlink(at("plain")) == 0);
+
 	/* Timestamps come from the host clock: only check they are sane. */
 	struct stat st;
 	stat(at("renamed.txt"), &st);

@@ -1,6 +1,7 @@
-/* Standard input, output and error as pipes.
+/* Standard input, output and error, as pipes and as files.
  *
- *   pipes wc          count lines, words and bytes of stdin, and hash it
+ *   pipes wc          count lines, words and bytes of stdin, and hash it;
+ *                     then what stdin is: lseek, isatty
  *   pipes cat         copy stdin to stdout with read/write in odd sizes
  *   pipes gen N       write N generated lines to stdout (default 100000),
  *                     then 1 MiB with one write()
@@ -36,6 +37,14 @@ static int wc(void)
 	       "%d\n",
 	       lines, words, bytes, (unsigned long long)h, feof(stdin) != 0,
 	       ferror(stdin) != 0);
+	/* The runner gives stdin as a file and as a pipe: a file can seek and
+	 * reading it to the end left the offset at its size, a pipe cannot
+	 * (ESPIPE). Neither is a terminal. */
+	errno = 0;
+	long long pos = (long long)lseek(0, 0, SEEK_CUR);
+	int err = errno; /* before isatty, which sets ENOTTY */
+	printf("stdin: isatty %d, offset after reading %lld (%s)\n", isatty(0),
+	       pos, errname(err));
 	fprintf(stderr, "pipes wc: done (this line is on stderr)\n");
 	return 0;
 }

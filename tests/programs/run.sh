@@ -298,6 +298,11 @@ check args_env args_env \
   --env "MYR_TEST_SPACE=two words" --env MYR_TEST_UTF8=ünï --env OTHER_VAR=not-printed \
   -- "" "two words" -x -- --dir --env 'quote"back\slash' ünï "$(printf 'tab\there')"
 check args_env-none args_env
+# Many and long: 2000 arguments of 100 bytes, 300 variables.
+many_args=() many_env=()
+for ((i = 0; i < 2000; i++)); do many_args+=("$(printf 'arg%04d-%096d' "$i" "$i")"); done
+for ((i = 0; i < 300; i++)); do many_env+=(--env "MYR_TEST_V$i=value $i"); done
+check args_env-many args_env "${many_env[@]}" -- "${many_args[@]}"
 
 check exit-0 exit_code -- exit 0
 check exit-1 exit_code --exit 1 -- exit 1

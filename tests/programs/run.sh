@@ -23,7 +23,7 @@
 # The programs that fault are the exception to "the same exit status":
 # natively they die of a signal, on myriad the instance traps, so each side
 # is checked against its own expectation (native: the signal; myriad: exit
-# status 1 and a "trap" message naming the trap on stderr), and stdout,
+# status 1 and "trap: " followed by the trap's message on stderr), and stdout,
 # which they flush before faulting, must still be the same.
 #
 # Until the WASI command line exists (`myriad run --help` lists --dir) only
@@ -114,7 +114,7 @@ failures=()
 #                    /data (myriad); afterwards both must hold the same
 #   --exit N         the expected exit status (default 0)
 #   --trap SIG MSG   natively killed by signal SIG; on myriad exit status 1
-#                    and stderr mentions "trap" and MSG
+#                    and "trap: MSG" on stderr
 #   --instances N    N copies at once: natively N processes with
 #                    MYRIAD_INSTANCE=0..N-1 and MYRIAD_INSTANCES=N, on myriad
 #                    --instances N --slice 1us; stdout lines are sorted
@@ -227,8 +227,8 @@ check() {
       problems+=("myriad: timed out after ${run_timeout}s")
     elif [ -n "$trap_sig" ]; then
       [ "$mrc" -eq 1 ] || problems+=("myriad: expected exit status 1 (a trap), got $mrc")
-      grep -qi trap "$cw/myriad.err" && grep -qF "$trap_msg" "$cw/myriad.err" ||
-        problems+=("myriad: stderr does not report a trap with \"$trap_msg\"")
+      grep -qF "trap: $trap_msg" "$cw/myriad.err" ||
+        problems+=("myriad: stderr does not say \"trap: $trap_msg\"")
     elif [ "$mrc" -ne "$nrc" ]; then
       problems+=("exit status: native $nrc, myriad $mrc")
     fi

@@ -272,7 +272,21 @@ static int spawn_all(const Options *o, Loaded *l, Run *r, const char *name,
 			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
 			return report_error(o, &err);
 		}
+		/* The index is also the instance's MYRIAD_INSTANCE. */
+		myr_instance_set_user(inst, NULL, i);
 		myr_extern x;
+		/* A WASI reactor is initialized before its export is used
+		 * (here, on this thread, before the run). */
+		if (o->invoke && strcmp(name, "_initialize") != 0 &&
+		    myr_instance_export(inst, "_initialize", 11, &x) &&
+		    x.kind == MYR_EXTERN_FUNC &&
+		    myr_func_type(x.of.func)->nparams == 0 &&
+		    myr_func_type(x.of.func)->nresults == 0 &&
+		    !myr_func_call(x.of.func, NULL, 0, NULL, 0, &err)) {
+			myr_instance_free(inst);
+			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
+			return report_error(o, &err);
+		}
 		if (!myr_instance_export(inst, name, strlen(name), &x)) {
 			myr_instance_free(inst);
 			fprintf(stderr, "myriad: no export %s\n", name);
@@ -285,8 +299,6 @@ static int spawn_all(const Options *o, Loaded *l, Run *r, const char *name,
 			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
 			return report_error(o, &err);
 		}
-		/* The index is also the instance's MYRIAD_INSTANCE. */
-		myr_instance_set_user(inst, NULL, i);
 		if (!myr_sched_add(r->sched, inst)) {
 			myr_instance_free(inst);
 			fprintf(stderr, "myriad: out of memory for the run queue "

@@ -187,6 +187,12 @@ has err '"completed":5'
 run 0 run --instances 4 --invoke fib "$wasm/pause.wasm"
 has out "4 instances"
 
+# A reactor's _initialize runs before the export, in every instance.
+run 0 run --invoke answer "$wasm/wasi_reactor.wasm" 2
+has out "i32:42"
+run 0 run --instances 3 --invoke answer "$wasm/wasi_reactor.wasm"
+has out "sum 126" # 3 x 40 + (0 + 1 + 2) as argument and as MYRIAD_INSTANCE
+
 # --- inspect ----------------------------------------------------------
 run 0 inspect "$hello"
 has out "func   wasi_snapshot_preview1.fd_write (i32, i32, i32, i32) -> (i32)"

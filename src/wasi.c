@@ -1046,6 +1046,10 @@ static uint16_t do_rw(Exec *ex, myr_wasi *w, uint64_t *a, bool write,
 		return E_ISDIR;
 	if (positional && (f->stream || f->type != FT_FILE))
 		return E_SPIPE;
+	/* The rights say which way an fd goes (reading stdout, which may
+	 * be a terminal opened both ways, is not for the guest). */
+	if (!(f->rights & (write ? R(R_WRITE) : R(R_READ))))
+		return E_BADF;
 	struct iovec small[IOV_SMALL + 1];
 	struct iovec *iov =
 		niov < IOV_SMALL ? small : xcalloc(niov + 1, sizeof *iov);
@@ -1053,6 +1057,8 @@ static uint16_t do_rw(Exec *ex, myr_wasi *w, uint64_t *a, bool write,
 		return E_NOMEM;
 	uint64_t total;
 	uint16_t e = get_iovs(ex, A32(1), niov, iov, &total);
+	if (!e && total > UINT32_MAX)
+		e = E_INVAL; /* the count could not be returned */
 	ssize_t done = 0;
 	if (e) {
 		/* leave e */

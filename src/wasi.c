@@ -2057,6 +2057,15 @@ static void inst_free(myr_instance *inst)
 	inst->wasi = NULL;
 }
 
+/* The engine calls this when an instance with WASI state is freed; set
+ * once, whichever thread makes the first WASI context. */
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static void set_free_hook(void)
+{
+	wasi_free_hook = inst_free;
+}
+
 myr_wasi *myr_wasi_new(myr_engine *engine, const myr_wasi_config *cfg,
 		       myr_error *err)
 {
@@ -2128,7 +2137,7 @@ myr_wasi *myr_wasi_new(myr_engine *engine, const myr_wasi_config *cfg,
 		if (!w->funcs[i])
 			goto oom;
 	}
-	wasi_free_hook = inst_free;
+	pthread_once(&hook_once, set_free_hook);
 	return w;
 oom:
 	fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,

@@ -243,7 +243,13 @@ static int check_memory(const Options *o, const Loaded *l)
 {
 	uint64_t mem = 0;
 	uint64_t block = myr_module_instance_size(l->module, &mem);
-	uint64_t each = block + mem;
+	/* Small memories are committed in full when spawned; larger ones
+	 * (a wasm32 program's 64 KiB pages) only as their pages are
+	 * touched, at least one each (data, stack). */
+	const myr_config *cfg = myr_engine_config(l->engine);
+	bool whole = mem <= cfg->populate_max_slot;
+	uint64_t counted = whole ? mem : (mem < 4096 ? mem : 4096);
+	uint64_t each = block + counted;
 	uint64_t avail = mem_available();
 	if (avail && o->instances > avail / (each ? each : 1)) {
 		char a[32], e[32];
@@ -251,9 +257,12 @@ static int check_memory(const Options *o, const Loaded *l)
 		human_bytes(e, sizeof e, (double)each);
 		fprintf(stderr,
 			"myriad: %" PRIu64 " instances need at least %s each "
-			"(%s of linear memory), %" PRIu64 " in all; %s is "
-			"available. Use fewer instances.\n",
-			o->instances, e, mem ? "their minimum" : "no",
+			"(%s), %" PRIu64 " in all; %s is available. Use fewer "
+			"instances.\n",
+			o->instances, e,
+			!mem	? "no linear memory"
+			: whole ? "their minimum linear memory"
+				: "a page of linear memory",
 			o->instances * each, a);
 		return EXIT_USAGE;
 	}

@@ -97,7 +97,7 @@ case_ files files "file I/O in a preopened directory (1 MiB file, seeks, renames
 case_ dirlist dirlist "create, list (readdir, scandir) and remove 300 files" \
   --dir setup_tree -- @DIR@
 case_ pipes-gen pipes "printf 300k lines (9 MB) + 1 MiB write to a pipe" -- gen 300000
-case_ pipes-cat pipes "copy 8.9 MB from stdin to stdout in odd-sized reads" \
+case_ pipes-cat pipes "copy 6.9 MB from stdin (a file) to stdout in odd-sized reads" \
   --stdin big.txt -- cat
 case_ preempt preempt "CPU-bound loop, no host calls, one instance"
 

@@ -267,6 +267,9 @@ myr_hostret myr_caller_yield(myr_caller *caller);
  * same arguments. Return its value. Under myr_func_call, which has no
  * scheduler, the calling thread sleeps instead. */
 myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns);
+/* True during the call made again after a block (by the timer or a wake),
+ * so a blocking host function can tell it from the first call. */
+bool myr_caller_resumed(myr_caller *caller);
 
 myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
 			   bool mutable_, myr_val init);
@@ -337,8 +340,10 @@ bool myr_instance_start(myr_instance *inst, myr_func *func,
 /* Runs until the call finishes, traps or spends fuel (then READY). A
  * BLOCKED instance stays BLOCKED until its wake time or a wake. */
 myr_status myr_instance_run(myr_instance *inst, int64_t fuel);
-/* Wakes an instance parked by myr_caller_block without a timer. Safe from
- * any thread. */
+/* Wakes an instance parked by myr_caller_block, before its timer if it
+ * has one; a wake that comes while the instance is not blocked makes its
+ * next block return at once. Safe from any thread, but not concurrently
+ * with freeing the instance: wake only instances known to be alive. */
 void myr_instance_wake(myr_instance *inst);
 myr_status myr_instance_status(const myr_instance *inst);
 /* Copies up to n results of a DONE call; returns how many there are. */

@@ -34,7 +34,7 @@ trap 'rm -f "$out"' EXIT
 expected=$("$build/demo/expect" "$n")
 got=$(sed -n 's/^ *results *sum \([0-9]*\).*/\1/p' "$out")
 echo
-if [ "$got" = "$expected" ] && grep -q " $n completed, 0 trapped" "$out"; then
+if [ "$got" = "$expected" ] && grep -Eq "finished +$n succeeded, 0 exited non-zero, 0 trapped" "$out"; then
   echo "correct: all $n instances completed and the sum of their results"
   echo "         equals the native computation ($expected)."
 else

@@ -292,6 +292,11 @@ myr_hostret myr_caller_yield(myr_caller *caller)
 	return MYR_HOST_YIELD;
 }
 
+bool myr_caller_resumed(myr_caller *caller)
+{
+	return caller && ((Exec *)caller)->resumed;
+}
+
 myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns)
 {
 	if (caller)
@@ -499,21 +504,20 @@ static uint64_t mono_ns(void)
  * wake time, or until myr_instance_wake. */
 static void wait_blocked(Exec *ex)
 {
-	if (ex->wake_at) {
-		struct timespec t = {(time_t)(ex->wake_at / 1000000000u),
-				     (long)(ex->wake_at % 1000000000u)};
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t,
-				       NULL) == EINTR)
-			;
-		return;
-	}
 	unsigned char expect = WAKE_NONE;
 	atomic_compare_exchange_strong(&ex->wake, &expect, WAKE_PARKED);
 	while (atomic_load(&ex->wake) == WAKE_PARKED) {
-		struct timespec nap = {0, 100 * 1000};
+		uint64_t now = mono_ns(), nap_ns = 100 * 1000;
+		if (ex->wake_at) {
+			if (now >= ex->wake_at)
+				break;
+			nap_ns = MIN(nap_ns, ex->wake_at - now);
+		}
+		struct timespec nap = {0, (long)nap_ns};
 		nanosleep(&nap, NULL);
 	}
 	atomic_store(&ex->wake, WAKE_NONE);
+	ex->resumed = true;
 }
 
 /* Runs ex until it finishes: pauses (never with unlimited fuel) and yields
@@ -567,7 +571,7 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 					exec_slot_to_val(ft_results(t)[i],
 							 slots[i], &results[i]);
 		} else {
-			r = h->fn(NULL, h->env, args, results);
+			r = h->fn((myr_caller *)&tmp, h->env, args, results);
 			if (r == MYR_HOST_YIELD)
 				r = MYR_HOST_OK;
 		}
@@ -641,12 +645,13 @@ myr_status myr_instance_run(myr_instance *inst, int64_t fuel)
 {
 	Exec *ex = &inst->ex;
 	if (ex->status == MYR_STATUS_BLOCKED) {
-		bool due = ex->wake_at ? mono_ns() >= ex->wake_at
-				       : atomic_load(&ex->wake) == WAKE_EARLY;
+		bool due = atomic_load(&ex->wake) == WAKE_EARLY ||
+			   (ex->wake_at && mono_ns() >= ex->wake_at);
 		if (!due)
 			return MYR_STATUS_BLOCKED;
 		atomic_store(&ex->wake, WAKE_NONE);
 		ex->status = MYR_STATUS_READY;
+		ex->resumed = true;
 	}
 	if (ex->status != MYR_STATUS_READY || ex->running)
 		return (myr_status)ex->status;
@@ -657,8 +662,14 @@ myr_status myr_instance_run(myr_instance *inst, int64_t fuel)
 		ex->status = MYR_STATUS_DONE;
 	else if (rc == RUN_TRAP)
 		ex->status = MYR_STATUS_TRAPPED;
-	else if (rc == RUN_BLOCKED)
+	else if (rc == RUN_BLOCKED) {
+		/* A wake that came during the call counts now. */
+		unsigned char expect = WAKE_EARLY;
 		ex->status = MYR_STATUS_BLOCKED;
+		if (!atomic_compare_exchange_strong(&ex->wake, &expect,
+						    WAKE_EARLY))
+			atomic_store(&ex->wake, WAKE_NONE);
+	}
 	return (myr_status)ex->status;
 }
 
@@ -668,6 +679,8 @@ void myr_instance_wake(myr_instance *inst)
 	unsigned char prev = atomic_exchange(&ex->wake, WAKE_EARLY);
 	if (prev == WAKE_PARKED && inst->sched)
 		sched_wake(inst->sched, inst);
+	else if (prev == WAKE_TIMED && inst->sched)
+		sched_wake_timed(inst->sched, inst);
 }
 
 myr_status myr_instance_status(const myr_instance *inst)

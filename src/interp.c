@@ -1276,6 +1276,7 @@ static int call_host(Exec *ex, const myr_func *fn, uint64_t *slots)
 		if (vals != small)
 			free(vals);
 	}
+	ex->resumed = false;
 	if (r == MYR_HOST_OK)
 		return RUN_DONE;
 	if (r == MYR_HOST_YIELD)

@@ -54,8 +54,10 @@ enum {
 	RUN_BLOCKED = 4, /* a host call parked the instance; redoes the call */
 };
 
-/* Exec.wake: how a BLOCKED instance waits. */
-enum { WAKE_NONE, WAKE_PARKED, WAKE_EARLY };
+/* Exec.wake: how a BLOCKED instance waits. PARKED: without a timer, on
+ * the scheduler's parked list; TIMED: in a worker's timer heap; EARLY: a
+ * wake came while it was not waiting (the next block returns at once). */
+enum { WAKE_NONE, WAKE_PARKED, WAKE_TIMED, WAKE_EARLY };
 
 /* Frame layout (see docs/architecture.md): fp[0..nparams) parameters,
  * then FRAME_HEADER slots of linkage, then locals, then operand temps. */
@@ -146,6 +148,7 @@ struct Exec {
 	int64_t fuel_left;
 	uint64_t wake_at;  /* a BLOCKED run's CLOCK_MONOTONIC ns, 0: none */
 	atomic_uchar wake; /* WAKE_* (myr_instance_wake may race a worker) */
+	bool resumed;      /* the next host call is one made again on waking */
 
 	/* How the run ended if it trapped: compact, because a million
 	 * instances carry it; myr_instance_error expands it on demand. */
@@ -188,6 +191,8 @@ struct myr_instance {
 	 * use and freed with the instance through wasi_free_hook. */
 	void *wasi;
 	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
+	uint32_t timer_pos;   /* index in its worker's timer heap */
+	uint32_t timer_owner; /* that worker */
 };
 
 /* Set by the WASI layer: frees an instance's `wasi` state. */
@@ -195,6 +200,8 @@ extern void (*wasi_free_hook)(myr_instance *inst);
 
 /* sched.c: puts an instance woken by myr_instance_wake back in line. */
 void sched_wake(struct myr_sched *s, myr_instance *inst);
+/* The same for an instance waiting on a worker's timer. */
+void sched_wake_timed(struct myr_sched *s, myr_instance *inst);
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
 {

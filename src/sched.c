@@ -64,11 +64,15 @@ typedef struct Worker {
 	size_t cap, head, tail;
 	/* id + 1 of a worker waiting for part of this queue, or 0. */
 	atomic_uint steal_req;
-	/* Instances handed to this worker by other threads. */
+	/* Instances handed to this worker by other threads, and instances
+	 * in its timer heap that myr_instance_wake wants out early. */
 	pthread_mutex_t lock;
 	myr_instance **in;
 	size_t nin, capin;
 	atomic_size_t nin_hint;
+	myr_instance **wakes;
+	size_t nwakes, capwakes;
+	atomic_size_t nwakes_hint;
 	/* Figures, written by the owner, read by anyone. */
 	atomic_uint_fast64_t slices, completed, trapped, steals;
 	atomic_uint_fast64_t switch_ticks, switch_samples, slice_ticks;
@@ -254,6 +258,37 @@ static void try_steal(Worker *w)
 /* ------------------------------------------------------------------ */
 /* Parked instances                                                    */
 
+#define NOT_IN_HEAP UINT32_MAX
+
+/* Heap entries know their instance and the instance knows its entry, so
+ * an early wake can take it out. */
+static void timer_set(Worker *w, size_t i, Timer t)
+{
+	w->timers[i] = t;
+	t.inst->timer_pos = (uint32_t)i;
+}
+
+static void timer_sift(Worker *w, size_t i, Timer t)
+{
+	while (i > 0 && w->timers[(i - 1) / 2].at > t.at) {
+		timer_set(w, i, w->timers[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	size_t n = w->ntimers;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && w->timers[c + 1].at < w->timers[c].at)
+			c++;
+		if (w->timers[c].at >= t.at)
+			break;
+		timer_set(w, i, w->timers[c]);
+		i = c;
+	}
+	timer_set(w, i, t);
+}
+
 static bool timer_push(Worker *w, uint64_t at, myr_instance *inst)
 {
 	if (w->ntimers == w->cap_timers) {
@@ -264,45 +299,89 @@ static bool timer_push(Worker *w, uint64_t at, myr_instance *inst)
 		w->timers = t;
 		w->cap_timers = cap;
 	}
-	size_t i = w->ntimers++;
-	while (i > 0 && w->timers[(i - 1) / 2].at > at) {
-		w->timers[i] = w->timers[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	w->timers[i] = (Timer){at, inst};
+	inst->timer_owner = w->id;
+	timer_sift(w, w->ntimers++, (Timer){at, inst});
 	return true;
 }
 
-static myr_instance *timer_pop(Worker *w)
+/* Takes entry i out of the heap. */
+static myr_instance *timer_take(Worker *w, size_t i)
 {
-	myr_instance *inst = w->timers[0].inst;
+	myr_instance *inst = w->timers[i].inst;
+	inst->timer_pos = NOT_IN_HEAP;
 	Timer last = w->timers[--w->ntimers];
-	size_t i = 0, n = w->ntimers;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n)
-			break;
-		if (c + 1 < n && w->timers[c + 1].at < w->timers[c].at)
-			c++;
-		if (w->timers[c].at >= last.at)
-			break;
-		w->timers[i] = w->timers[c];
-		i = c;
-	}
-	if (n)
-		w->timers[i] = last;
+	if (i < w->ntimers)
+		timer_sift(w, i, last);
 	return inst;
 }
 
-/* Moves every instance whose time has come back to the run queue. */
+static void requeue(Worker *w, myr_instance *inst)
+{
+	inst->ex.status = MYR_STATUS_READY;
+	inst->ex.resumed = true;
+	if (!qpush(w, inst))
+		inbox_put(w, &inst, 1);
+}
+
+/* Moves every instance whose time has come back to the run queue. One
+ * that myr_instance_wake is already taking out is left to the wake
+ * request in flight, which requeues it. */
 static void fire_timers(Worker *w, uint64_t now)
 {
 	while (w->ntimers && w->timers[0].at <= now) {
-		myr_instance *inst = timer_pop(w);
-		inst->ex.status = MYR_STATUS_READY;
-		if (!qpush(w, inst))
-			inbox_put(w, &inst, 1);
+		myr_instance *inst = timer_take(w, 0);
+		unsigned char expect = WAKE_TIMED;
+		if (atomic_compare_exchange_strong(&inst->ex.wake, &expect,
+						   WAKE_NONE))
+			requeue(w, inst);
 	}
+}
+
+/* Early wakes of instances in this worker's heap. */
+static void wakes_drain(Worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nwakes; i++) {
+		myr_instance *inst = w->wakes[i];
+		if (inst->timer_pos != NOT_IN_HEAP)
+			timer_take(w, inst->timer_pos);
+		atomic_store(&inst->ex.wake, WAKE_NONE);
+		inst->ex.status = MYR_STATUS_READY;
+		inst->ex.resumed = true;
+		if (!qpush(w, inst)) {
+			/* Keep the rest for the next boundary. */
+			memmove(w->wakes, w->wakes + i,
+				(w->nwakes - i) * sizeof *w->wakes);
+			w->nwakes -= i;
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+	}
+	w->nwakes = 0;
+	atomic_store_explicit(&w->nwakes_hint, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void sched_wake_timed(myr_sched *s, myr_instance *inst)
+{
+	Worker *w = &s->w[inst->timer_owner];
+	pthread_mutex_lock(&w->lock);
+	if (w->nwakes == w->capwakes) {
+		size_t cap = w->capwakes ? w->capwakes * 2 : 64;
+		myr_instance **n = xrealloc_array(w->wakes, cap, sizeof *n);
+		if (!n) {
+			/* The timer will still fire. */
+			atomic_store(&inst->ex.wake, WAKE_TIMED);
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+		w->wakes = n;
+		w->capwakes = cap;
+	}
+	w->wakes[w->nwakes++] = inst;
+	atomic_store_explicit(&w->nwakes_hint, w->nwakes,
+			      memory_order_release);
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void park_link(myr_sched *s, myr_instance *inst)
@@ -345,8 +424,16 @@ static void park(Worker *w, myr_instance *inst)
 		if (ex->wake_at > ns)
 			at += (uint64_t)((double)(ex->wake_at - ns) /
 					 s->ns_per_tick);
-		if (timer_push(w, at, inst))
-			return;
+		/* Into the heap first, then TIMED: a wake that sees TIMED
+		 * finds it there. */
+		if (timer_push(w, at, inst)) {
+			unsigned char expect = WAKE_NONE;
+			if (atomic_compare_exchange_strong(&ex->wake, &expect,
+							   WAKE_TIMED))
+				return;
+			/* Woken while running: out again at once. */
+			timer_take(w, inst->timer_pos);
+		}
 	} else {
 		pthread_mutex_lock(&s->park_lock);
 		unsigned char expect = WAKE_NONE;
@@ -357,11 +444,9 @@ static void park(Worker *w, myr_instance *inst)
 		pthread_mutex_unlock(&s->park_lock);
 		if (parked)
 			return;
-		atomic_store(&ex->wake, WAKE_NONE); /* woken while running */
 	}
-	ex->status = MYR_STATUS_READY;
-	if (!qpush(w, inst))
-		inbox_put(w, &inst, 1);
+	atomic_store(&ex->wake, WAKE_NONE); /* woken while running */
+	requeue(w, inst);
 }
 
 void sched_wake(myr_sched *s, myr_instance *inst)
@@ -371,6 +456,7 @@ void sched_wake(myr_sched *s, myr_instance *inst)
 	pthread_mutex_unlock(&s->park_lock);
 	atomic_store(&inst->ex.wake, WAKE_NONE);
 	inst->ex.status = MYR_STATUS_READY;
+	inst->ex.resumed = true;
 	inbox_put(&s->w[atomic_fetch_add(&s->next_add, 1) % s->nw], &inst, 1);
 }
 
@@ -455,6 +541,8 @@ static void *worker_main(void *arg)
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
 		if (atomic_load_explicit(&w->nin_hint, memory_order_relaxed))
 			inbox_drain(w);
+		if (atomic_load_explicit(&w->nwakes_hint, memory_order_relaxed))
+			wakes_drain(w);
 		unsigned req = atomic_load_explicit(&w->steal_req,
 						    memory_order_acquire);
 		if (req)
@@ -576,6 +664,7 @@ void myr_sched_free(myr_sched *s)
 		free(w->in);
 		free(w->hist);
 		free(w->timers);
+		free(w->wakes);
 		pthread_mutex_destroy(&w->lock);
 	}
 	pthread_mutex_destroy(&s->park_lock);
@@ -679,8 +768,10 @@ void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 			if (fn)
 				fn(inst, user);
 		}
+		wakes_drain(w);
 		while (w->ntimers) {
-			myr_instance *inst = timer_pop(w);
+			myr_instance *inst = timer_take(w, 0);
+			atomic_store(&inst->ex.wake, WAKE_NONE);
 			inst->ex.status = MYR_STATUS_READY;
 			atomic_fetch_sub(&s->remaining, 1);
 			if (fn)

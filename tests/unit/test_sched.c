@@ -1,6 +1,7 @@
 /* Many instances under the scheduler: correct results in tiny slices,
  * memory isolation, trap isolation, clean slot reuse, stack growth, and
  * every limit enforced with a clear error. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -390,7 +391,7 @@ static uint64_t mono_ns(void)
 typedef struct HostEnv {
 	uint64_t deadline[4096]; /* per instance index: nap's wake time */
 	atomic_int yields;
-	myr_instance *waiting;   /* the instance blocked in wait() */
+	_Atomic(myr_instance *) waiting; /* the instance blocked in wait() */
 	atomic_int value;        /* what signal() hands to wait() */
 } HostEnv;
 
@@ -435,7 +436,7 @@ static myr_hostret host_wait(myr_caller *c, void *env, const myr_val *args,
 		res[0].of.i32 = v;
 		return MYR_HOST_OK;
 	}
-	h->waiting = myr_caller_instance(c);
+	atomic_store(&h->waiting, myr_caller_instance(c));
 	return myr_caller_block(c, 0);
 }
 
@@ -445,16 +446,36 @@ static myr_hostret host_signal(myr_caller *c, void *env, const myr_val *args,
 	(void)c, (void)res;
 	HostEnv *h = env;
 	atomic_store(&h->value, args[0].of.i32);
-	if (h->waiting)
-		myr_instance_wake(h->waiting);
+	myr_instance *w = atomic_load(&h->waiting);
+	if (w)
+		myr_instance_wake(w);
 	return MYR_HOST_OK;
 }
+
+/* wait_long(): blocks with a 10 s timer; the call made again after the
+ * wake returns 1 if that came before the timer. The first call must not
+ * look resumed, the second must. */
+static myr_hostret host_wait_long(myr_caller *c, void *env,
+				  const myr_val *args, myr_val *res)
+{
+	(void)args;
+	HostEnv *h = env;
+	if (!myr_caller_resumed(c)) {
+		atomic_store(&h->waiting, myr_caller_instance(c));
+		h->deadline[0] = mono_ns() + 10000000000ull;
+		return myr_caller_block(c, h->deadline[0]);
+	}
+	res[0].of.i32 = mono_ns() < h->deadline[0];
+	return MYR_HOST_OK;
+}
+
+enum { NHOST = 5 };
 
 typedef struct HostRun {
 	myr_engine *e;
 	myr_module *m;
-	myr_func *f[4];
-	myr_extern imports[4];
+	myr_func *f[NHOST];
+	myr_extern imports[NHOST];
 } HostRun;
 
 static void host_setup(HostRun *r, HostEnv *env)
@@ -469,14 +490,15 @@ static void host_setup(HostRun *r, HostEnv *env)
 	r->f[1] = myr_func_new(r->e, &t_void, host_yield, env, NULL);
 	r->f[2] = myr_func_new(r->e, &t_wait, host_wait, env, NULL);
 	r->f[3] = myr_func_new(r->e, &t_nap, host_signal, env, NULL);
-	for (int i = 0; i < 4; i++)
+	r->f[4] = myr_func_new(r->e, &t_wait, host_wait_long, env, NULL);
+	for (int i = 0; i < NHOST; i++)
 		r->imports[i] = (myr_extern){MYR_EXTERN_FUNC, {.func = r->f[i]}};
 }
 
 static void host_teardown(HostRun *r)
 {
 	myr_module_free(r->m);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NHOST; i++)
 		myr_func_free(r->f[i]);
 	myr_engine_free(r->e);
 }
@@ -485,7 +507,7 @@ static myr_instance *host_instance(HostRun *r, myr_sched *s, const char *fn,
 				   int32_t arg, uint64_t index)
 {
 	myr_error err;
-	myr_instance *inst = myr_instance_new(r->m, r->imports, 4, &err);
+	myr_instance *inst = myr_instance_new(r->m, r->imports, NHOST, &err);
 	assert_non_null(inst);
 	myr_val a = tu_i32(arg);
 	assert_true(myr_instance_start(inst, tu_export(inst, fn), &a, 1, &err));
@@ -558,6 +580,27 @@ static void test_yield_ends_the_slice(void **state)
 	free(env);
 }
 
+static void *run_thread(void *s)
+{
+	myr_sched_run(s);
+	return NULL;
+}
+
+/* Runs s on another thread; once the instance is parked on its timer,
+ * wakes it from this one. */
+static void run_and_wake_early(myr_sched *s, HostEnv *env)
+{
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, run_thread, s), 0);
+	struct timespec ms = {0, 1000000};
+	while (!atomic_load(&env->waiting))
+		nanosleep(&ms, NULL);
+	struct timespec settle = {0, 50000000};
+	nanosleep(&settle, NULL);
+	myr_instance_wake(atomic_load(&env->waiting));
+	pthread_join(t, NULL);
+}
+
 static uint64_t forty_two_or_zero(uint64_t id)
 {
 	return id == 0 ? 42 : 0;
@@ -581,11 +624,24 @@ static void test_wake_from_another_instance(void **state)
 	assert_int_equal(atomic_load(&t.wrong), 0);
 	myr_sched_free(s);
 
+	/* A wake also ends a block on a timer, long before the timer. */
+	atomic_store(&env->waiting, NULL);
+	atomic_store(&env->value, 0);
+	t = (Tally){.expect = one};
+	s = myr_sched_new(r.e, &cfg);
+	uint64_t t0 = mono_ns();
+	host_instance(&r, s, "long_waiter", 0, 0);
+	run_and_wake_early(s, env);
+	assert_int_equal(atomic_load(&t.done), 1);
+	assert_true(mono_ns() - t0 < 5000000000ull);
+	myr_sched_free(s);
+
 	/* Without a scheduler, myr_func_call sleeps through a nap. */
 	myr_error err;
-	myr_instance *inst = myr_instance_new(r.m, r.imports, 4, &err);
+	myr_instance *inst = myr_instance_new(r.m, r.imports, NHOST, &err);
+	assert_non_null(inst);
 	myr_val a = tu_i32(5), res;
-	uint64_t t0 = mono_ns();
+	t0 = mono_ns();
 	assert_true(myr_func_call(tu_export(inst, "napper"), &a, 1, &res, 1,
 				  &err));
 	assert_int_equal(res.of.i32, 6);

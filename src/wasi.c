@@ -1298,6 +1298,30 @@ WASI_FN(w_fd_filestat_set_times)
 	RET(futimens(f->host, t) == 0 ? 0 : werr(errno));
 }
 
+WASI_FN(w_fd_allocate)
+{
+	GET_FD(f, A32(0));
+	if (f->type != FT_FILE || f->stream)
+		RET(f->type == FT_DIR ? E_BADF : E_SPIPE);
+	int e = posix_fallocate(f->host, (off_t)a[1], (off_t)a[2]);
+	RET(e ? werr(e) : 0);
+}
+
+/* Rights can only be dropped. */
+WASI_FN(w_fd_fdstat_set_rights)
+{
+	GET_FD(f, A32(0));
+	uint64_t base = a[1], inheriting = a[2];
+	if ((base & ~f->rights) || (inheriting & ~f->inheriting))
+		RET(E_NOTCAPABLE);
+	WasiInst *st = own_table(ex, W);
+	if (!st)
+		RET(E_NOMEM);
+	st->fds[A32(0)].rights = base;
+	st->fds[A32(0)].inheriting = inheriting;
+	RET(0);
+}
+
 WASI_FN(w_fd_advise)
 {
 	GET_FD(f, A32(0));
@@ -1926,12 +1950,12 @@ static const WasiDef table[] = {
 	{"clock_res_get", "ii:i", w_clock_res_get},
 	{"clock_time_get", "iIi:i", w_clock_time_get},
 	{"fd_advise", "iIIi:i", w_fd_advise},
-	{"fd_allocate", "iII:i", w_nosys},
+	{"fd_allocate", "iII:i", w_fd_allocate},
 	{"fd_close", "i:i", w_fd_close},
 	{"fd_datasync", "i:i", w_fd_datasync},
 	{"fd_fdstat_get", "ii:i", w_fd_fdstat_get},
 	{"fd_fdstat_set_flags", "ii:i", w_fd_fdstat_set_flags},
-	{"fd_fdstat_set_rights", "iII:i", w_nosys},
+	{"fd_fdstat_set_rights", "iII:i", w_fd_fdstat_set_rights},
 	{"fd_filestat_get", "ii:i", w_fd_filestat_get},
 	{"fd_filestat_set_size", "iI:i", w_fd_filestat_set_size},
 	{"fd_filestat_set_times", "iIIi:i", w_fd_filestat_set_times},

@@ -181,10 +181,6 @@ static int op_nosys(void)
 	__wasi_fd_t fd;
 	__wasi_size_t n;
 	__wasi_roflags_t rf;
-	check(&bad, "fd_allocate", __wasi_fd_allocate(1, 0, 1),
-	      __WASI_ERRNO_NOSYS);
-	check(&bad, "fd_fdstat_set_rights",
-	      __wasi_fd_fdstat_set_rights(1, 0, 0), __WASI_ERRNO_NOSYS);
 	check(&bad, "sock_accept", __wasi_sock_accept(1, 0, &fd),
 	      __WASI_ERRNO_NOSYS);
 	check(&bad, "sock_recv", __wasi_sock_recv(1, NULL, 0, 0, &n, &rf),
@@ -224,9 +220,19 @@ static int op_fs(void)
 	CHECK(lseek(fd, 0, SEEK_CUR) == 7); /* pread/pwrite keep it */
 	struct stat st;
 	CHECK(fstat(fd, &st) == 0 && st.st_size == 12 && S_ISREG(st.st_mode));
+	CHECK(posix_fallocate(fd, 0, 100) == 0); /* fd_allocate */
+	CHECK(fstat(fd, &st) == 0 && st.st_size == 100);
 	CHECK(ftruncate(fd, 5) == 0);
 	CHECK(fstat(fd, &st) == 0 && st.st_size == 5);
 	CHECK(fsync(fd) == 0);
+	/* Rights can be dropped, not regained. */
+	__wasi_fdstat_t fs;
+	CHECK(__wasi_fd_fdstat_get(fd, &fs) == 0 &&
+	      (fs.fs_rights_base & __WASI_RIGHTS_FD_WRITE));
+	CHECK(__wasi_fd_fdstat_set_rights(fd, __WASI_RIGHTS_FD_READ, 0) == 0);
+	CHECK(write(fd, "x", 1) < 0 && errno == EBADF);
+	CHECK(__wasi_fd_fdstat_set_rights(fd, fs.fs_rights_base, 0) ==
+	      __WASI_ERRNO_NOTCAPABLE);
 	CHECK(close(fd) == 0);
 	CHECK(stat("d/a.txt", &st) == 0 && st.st_size == 5);
 	CHECK(rename("d/a.txt", "d/b.txt") == 0);

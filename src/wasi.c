@@ -1101,8 +1101,26 @@ WASI_FN(w_fd_write)
 	RET(do_rw(ex, W, a, true, false));
 }
 
+/* A read of a pipe, terminal or socket with nothing to read yet parks
+ * the instance and looks again in a millisecond (the call is made again
+ * on waking), so that no worker thread waits for input. Files are
+ * always ready; a guest that asked for non-blocking gets EAGAIN. */
+static bool read_would_block(const Fd *f)
+{
+	if (f->type == FT_FILE || f->type == FT_DIR ||
+	    (f->flags & FDF_NONBLOCK))
+		return false;
+	struct pollfd p = {.fd = f->host, .events = POLLIN};
+	return poll(&p, 1, 0) == 0;
+}
+
 WASI_FN(w_fd_read)
 {
+	Fd *f = fd_get(ex, W, A32(0));
+	if (f && (f->rights & R(R_READ)) && read_would_block(f))
+		return myr_caller_block((myr_caller *)ex,
+					now_ns(CLOCK_MONOTONIC) +
+						POLL_RETRY_NS);
 	RET(do_rw(ex, W, a, false, false));
 }
 

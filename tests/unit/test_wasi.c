@@ -838,6 +838,93 @@ static void test_poll_stdin(void **state)
 	}
 }
 
+/* A read of an empty pipe parks the instance instead of holding the
+ * worker: on one thread, a second instance finishes while the first
+ * still waits for its input. */
+typedef struct Finish {
+	double t0, at[2];
+} Finish;
+
+static void note_finish(myr_instance *inst, myr_status st, void *user)
+{
+	Finish *f = user;
+	uint64_t index;
+	(void)st;
+	myr_instance_user(inst, &index);
+	f->at[index] = now_s() - f->t0;
+	myr_instance_free(inst);
+}
+
+typedef struct Feeder {
+	int fd;
+	pthread_t thread;
+} Feeder;
+
+static void *feed_later(void *arg)
+{
+	Feeder *f = arg;
+	struct timespec nap = {0, 300 * 1000 * 1000};
+	nanosleep(&nap, NULL);
+	if (write(f->fd, "late\n", 5) != 5)
+		abort();
+	close(f->fd);
+	return NULL;
+}
+
+static void test_reads_park(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "wasi_ops");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	/* The other one needs the thread a thousand times (yields). */
+	const char *cat[] = {"ops", "cat"}, *other[] = {"ops", "yield", "1000"};
+	myr_wasi_config cfg[2];
+	myr_wasi *w[2];
+	myr_extern imports[2][64];
+	myr_sched_config sc = {.threads = 1, .on_done = note_finish};
+	Finish fin = {0};
+	sc.user = &fin;
+	myr_sched *s = myr_sched_new(e, &sc);
+	myr_error err;
+	for (int i = 0; i < 2; i++) {
+		ops_config(&cfg[i], i ? other : cat, i ? 3 : 2);
+		if (!i)
+			cfg[i].stdin_fd = fds[0];
+		w[i] = myr_wasi_new(e, &cfg[i], &err);
+		memset(imports[i], 0, sizeof imports[i]);
+		assert_true(myr_module_import_count(m) <= 64);
+		assert_true(myr_wasi_link(w[i], m, imports[i], &err));
+		myr_instance *inst = myr_instance_new(
+			m, imports[i], myr_module_import_count(m), &err);
+		assert_non_null(inst);
+		assert_true(myr_instance_start(inst, tu_export(inst, "_start"),
+					       NULL, 0, &err));
+		myr_instance_set_user(inst, NULL, (uint64_t)i);
+		assert_true(myr_sched_add(s, inst));
+	}
+	Feeder feeder = {.fd = fds[1]};
+	fin.t0 = now_s();
+	pthread_create(&feeder.thread, NULL, feed_later, &feeder);
+	myr_sched_run(s);
+	pthread_join(feeder.thread, NULL);
+	myr_sched_free(s);
+	if (fin.at[1] > 0.150 || fin.at[0] < 0.290)
+		fail_msg("the reader finished at %.3f s, the other at %.3f s",
+			 fin.at[0], fin.at[1]);
+	char *out = slurp(cfg[0].stdout_fd, NULL);
+	assert_string_equal(out, "late\n");
+	free(out);
+	for (int i = 0; i < 2; i++) {
+		myr_wasi_free(w[i]);
+		close(cfg[i].stdout_fd);
+	}
+	close(fds[0]);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
 /* ------------------------------------------------------------------ */
 /* Whole lines                                                         */
 
@@ -1024,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(test_sleeps_park),
 		cmocka_unit_test(test_sched_yield),
 		cmocka_unit_test(test_poll_stdin),
+		cmocka_unit_test(test_reads_park),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_lines_in_pieces),
 	};

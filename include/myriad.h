@@ -450,13 +450,15 @@ uint64_t myr_instance_wake_at(const myr_instance *inst);
  * need and freed with the instance, so an instance that only writes
  * whole lines and opens nothing costs nothing extra.
  *
- * Blocking: poll_oneoff's sleeps park the instance (myr_caller_block)
- * instead of a thread, and sched_yield ends its slice; under
- * myr_func_call the calling thread sleeps. proc_exit ends the instance as
- * an exit (MYR_TRAP_EXIT with the code). Capabilities: every path is
- * resolved beneath a preopened directory; `..`, absolute paths and
- * symlinks never reach outside it (ENOTCAPABLE). Functions of preview1
- * that are not implemented return ENOSYS.
+ * Blocking: poll_oneoff's sleeps, and reads of a pipe or terminal with
+ * nothing to read, park the instance (myr_caller_block) instead of a
+ * thread, and sched_yield ends its slice; under myr_func_call the calling
+ * thread sleeps. proc_exit ends the instance as an exit (MYR_TRAP_EXIT
+ * with the code). Capabilities: every path is resolved beneath a
+ * preopened directory; `..`, absolute paths and symlinks never reach
+ * outside it (ENOTCAPABLE). Pointers are checked against memory 0
+ * (EFAULT). proc_raise and sock_* return ENOSYS; every other preview1
+ * function is implemented (see docs/architecture.md, "WASI").
  */
 typedef struct myr_wasi myr_wasi;
 

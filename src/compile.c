@@ -256,6 +256,90 @@ static void resolve_patches(Comp *c, Ctrl *l, uint32_t target)
 }
 
 /* ------------------------------------------------------------------ */
+/* The accumulator                                                     */
+
+/* An instruction's accumulator mode (ops.h): result to acc, operand A or
+ * operand B from acc. */
+enum { ACC_O = 1, ACC_A = 2, ACC_B = 4 };
+
+/* Where each family's variants sit in the op list. */
+#define VAL2_N (OP_i32_add_k - OP_i32_add)
+#define VAL1_N (OP_i32_store - OP_i32_add_k)
+#define STORE_N (OP_i32_load_abs - OP_i32_store)
+#define BR1_N (OP_copy - OP_br_i32_eq)
+static const struct AccBlock {
+	Op first, base;
+	unsigned n, mode;
+} acc_blocks[] = {
+	{OP_i32_add_o, OP_i32_add, VAL2_N, ACC_O},
+	{OP_i32_add_a, OP_i32_add, VAL2_N, ACC_A},
+	{OP_i32_add_ao, OP_i32_add, VAL2_N, ACC_A | ACC_O},
+	{OP_i32_add_b, OP_i32_add, VAL2_N, ACC_B},
+	{OP_i32_add_bo, OP_i32_add, VAL2_N, ACC_B | ACC_O},
+	{OP_i32_add_k_o, OP_i32_add_k, VAL1_N, ACC_O},
+	{OP_i32_add_k_a, OP_i32_add_k, VAL1_N, ACC_A},
+	{OP_i32_add_k_ao, OP_i32_add_k, VAL1_N, ACC_A | ACC_O},
+	{OP_i32_store_a, OP_i32_store, STORE_N, ACC_A},
+	{OP_i32_store_b, OP_i32_store, STORE_N, ACC_B},
+	{OP_br_i32_eq_a, OP_br_i32_eq, BR1_N, ACC_A},
+};
+_Static_assert(OP_i32_add_a - OP_i32_add_o == VAL2_N &&
+		       OP_i32_add_k_a - OP_i32_add_k_o == VAL1_N &&
+		       OP_i32_store_b - OP_i32_store_a == STORE_N &&
+		       OP_COUNT_ - OP_br_i32_eq_a == BR1_N,
+	       "accumulator variants are laid out like their base ops");
+
+/* Base op `op` in accumulator mode `mode`, or OP_COUNT_ if it has no
+ * such variant. */
+static Op acc_op(Op op, unsigned mode)
+{
+	if (mode == 0)
+		return op;
+	for (size_t i = 0; i < sizeof acc_blocks / sizeof *acc_blocks; i++) {
+		const struct AccBlock *b = &acc_blocks[i];
+		if (b->mode == mode && op >= b->base && op < b->base + b->n)
+			return (Op)(b->first + (op - b->base));
+	}
+	return OP_COUNT_;
+}
+
+/* The base op of `op` and its accumulator mode. */
+static Op acc_base(Op op, unsigned *mode)
+{
+	for (size_t i = 0; i < sizeof acc_blocks / sizeof *acc_blocks; i++) {
+		const struct AccBlock *b = &acc_blocks[i];
+		if (op >= b->first && op < b->first + b->n) {
+			*mode = b->mode;
+			return (Op)(b->base + (op - b->first));
+		}
+	}
+	*mode = 0;
+	return op;
+}
+
+/* If temp v, at height h and about to be consumed, is the result of the
+ * instruction just emitted, that instruction leaves it in the
+ * accumulator instead of its slot and the consumer reads it from there
+ * (returns true). Nothing runs between the two but instructions that pass
+ * acc through, and a pause saves it, so the value cannot be lost. */
+static bool take_acc(Comp *c, const Val *v, uint32_t h)
+{
+	if (dead(c) || v->kind != K_TEMP || c->last == NONE ||
+	    !c->last_has_r ||
+	    ((uint32_t *)&c->code[c->last + 1])[0] != c->T + h)
+		return false;
+	unsigned mode;
+	Op base = acc_base(c->last_op, &mode);
+	Op o = acc_op(base, mode | ACC_O);
+	if (o == OP_COUNT_)
+		return false;
+	c->code[c->last].fn = op_handlers[o];
+	c->last_op = o;
+	c->last_has_r = false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* The operand stack                                                   */
 
 static inline Ctrl *top_ctrl(Comp *c)
@@ -574,6 +658,7 @@ static const uint8_t cmp_swap[10] = {0, 1, 4, 5, 2, 3, 8, 9, 6, 7};
 typedef struct Cond {
 	bool fused;
 	bool is64, imm, negate_zero; /* negate_zero: branch if slot == 0 */
+	bool acc; /* operand A (or the slot) is in the accumulator */
 	uint8_t cmp;
 	uint32_t a, b; /* b is the immediate if imm */
 	uint32_t slot;
@@ -611,27 +696,40 @@ static bool pop_cond(Comp *c, Cond *cond)
 	bool is64, imm;
 	if (v.kind == K_TEMP && c->last != NONE && c->last_has_r) {
 		uint32_t *f = (uint32_t *)&c->code[c->last + 1];
+		/* The compare may itself read the accumulator: the branch
+		 * then does. */
+		unsigned mode;
+		Op op = acc_base(c->last_op, &mode);
 		if (f[0] == c->T + h) {
-			if (is_cmp_op(c->last_op, &cmp, &is64, &imm)) {
+			if (is_cmp_op(op, &cmp, &is64, &imm)) {
 				*cond = (Cond){.fused = true,
 					       .is64 = is64,
 					       .imm = imm,
+					       .acc = mode != 0,
 					       .cmp = (uint8_t)cmp,
 					       .a = f[1],
 					       .b = f[2]};
+				if (mode == ACC_B) {
+					/* a < acc is acc > a */
+					cond->cmp = cmp_swap[cmp];
+					cond->a = f[2];
+					cond->b = f[1];
+				}
 				c->ncode = c->last;
 				c->last = NONE;
 				return true;
 			}
-			if (c->last_op == OP_i32_eqz ||
-			    c->last_op == OP_i64_eqz) {
-				*cond = (Cond){.negate_zero = true, .slot = f[1]};
+			if (op == OP_i32_eqz || op == OP_i64_eqz) {
+				*cond = (Cond){.negate_zero = true,
+					       .acc = mode != 0,
+					       .slot = f[1]};
 				c->ncode = c->last;
 				c->last = NONE;
 				return true;
 			}
 		}
 	}
+	cond->acc = take_acc(c, &v, h);
 	cond->slot = slot_of(c, &v, h);
 	return true;
 }
@@ -648,7 +746,8 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 		uint8_t cmp = negate ? cmp_negate[cond->cmp] : cond->cmp;
 		unsigned variant = (is_loop ? 4 : 0) + (cond->imm ? 2 : 0) +
 				   (cond->is64 ? 1 : 0);
-		at = emit(c, (Op)(OP_br_i32_eq + variant * 10 + cmp), 3);
+		Op op = (Op)(OP_br_i32_eq + variant * 10 + cmp);
+		at = emit(c, acc_op(op, cond->acc ? ACC_A : 0), 3);
 		put(c, at, 0, cond->a);
 		put(c, at, 1, cond->b);
 		*field = 2;
@@ -656,7 +755,7 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 		bool zero = cond->negate_zero != negate;
 		Op op = zero ? (is_loop ? OP_br_z_loop : OP_br_z)
 			     : (is_loop ? OP_br_nz_loop : OP_br_nz);
-		at = emit(c, op, is_loop ? 3 : 2);
+		at = emit(c, acc_op(op, cond->acc ? ACC_A : 0), is_loop ? 3 : 2);
 		put(c, at, 0, cond->slot);
 		*field = 1;
 	}
@@ -689,27 +788,34 @@ static bool binop(Comp *c, ValType t, ValType rt, Op op, int kidx, int cmp,
 	uint32_t r = c->T + h;
 	Op kbase = t == VT_I32 ? OP_i32_add_k : OP_i64_add_k;
 	bool is_sub = op == OP_i32_sub || op == OP_i64_sub;
+	/* An immediate form: x op k. */
+	const Val *x = NULL;
+	uint32_t hx = h;
+	Op kop = OP_COUNT_;
+	uint64_t k = 0;
 	if (is_sub && b.kind == K_CONST && fits_k(t, -b.k) &&
 	    (t == VT_I32 || b.k != (uint64_t)INT64_MIN)) {
 		/* a - k == a + (-k) */
-		emit_r(c, kbase, 3, r, slot_of(c, &a, h), (uint32_t)(-b.k), 0);
-		return true;
-	}
-	if (kidx >= 0 && b.kind == K_CONST && fits_k(t, b.k)) {
-		emit_r(c, (Op)(kbase + kidx), 3, r, slot_of(c, &a, h),
-		       (uint32_t)b.k, 0);
-		return true;
-	}
-	if (kidx >= 0 && a.kind == K_CONST && fits_k(t, a.k) &&
-	    (commutes || cmp >= 0)) {
+		x = &a, kop = kbase, k = -b.k;
+	} else if (kidx >= 0 && b.kind == K_CONST && fits_k(t, b.k)) {
+		x = &a, kop = (Op)(kbase + kidx), k = b.k;
+	} else if (kidx >= 0 && a.kind == K_CONST && fits_k(t, a.k) &&
+		   (commutes || cmp >= 0)) {
 		int k2 = cmp >= 0 ? kidx - cmp + cmp_swap[cmp] : kidx;
-		emit_r(c, (Op)(kbase + k2), 3, r, slot_of(c, &b, h + 1),
-		       (uint32_t)a.k, 0);
+		x = &b, hx = h + 1, kop = (Op)(kbase + k2), k = a.k;
+	}
+	if (x) {
+		unsigned m = take_acc(c, x, hx) ? ACC_A : 0;
+		emit_r(c, acc_op(kop, m), 3, r, slot_of(c, x, hx), (uint32_t)k,
+		       0);
 		return true;
 	}
+	unsigned m = take_acc(c, &a, h)	       ? ACC_A
+		     : take_acc(c, &b, h + 1) ? ACC_B
+					      : 0;
 	uint32_t sa = slot_of(c, &a, h);
 	uint32_t sb = slot_of(c, &b, h + 1);
-	emit_r(c, op, 3, r, sa, sb, 0);
+	emit_r(c, acc_op(op, m), 3, r, sa, sb, 0);
 	return true;
 }
 
@@ -721,8 +827,9 @@ static bool unop(Comp *c, ValType t, ValType rt, Op op)
 	uint32_t h = c->nvals;
 	if (!push(c, rt) || dead(c))
 		return !c->oom;
+	unsigned m = take_acc(c, &a, h) ? ACC_A : 0;
 	uint32_t sa = slot_of(c, &a, h);
-	emit_r(c, op, 2, c->T + h, sa, 0, 0);
+	emit_r(c, acc_op(op, m), 2, c->T + h, sa, 0, 0);
 	return true;
 }
 
@@ -791,10 +898,12 @@ static bool load(Comp *c, ValType t, Op op, unsigned natural_log2)
 	uint32_t h = c->nvals;
 	if (!push(c, t) || dead(c))
 		return !c->oom;
-	if (abs_address(&a, offset, &ea))
+	if (abs_address(&a, offset, &ea)) {
 		emit_r(c, abs_form(op), 2, c->T + h, ea, 0, 0);
-	else
-		emit_r(c, op, 3, c->T + h, slot_of(c, &a, h), offset, 0);
+		return true;
+	}
+	unsigned m = take_acc(c, &a, h) ? ACC_A : 0;
+	emit_r(c, acc_op(op, m), 3, c->T + h, slot_of(c, &a, h), offset, 0);
 	return true;
 }
 
@@ -815,9 +924,12 @@ static bool store(Comp *c, ValType t, Op op, unsigned natural_log2)
 		put(c, at, 1, ea);
 		return true;
 	}
+	unsigned m = take_acc(c, &v, h + 1) ? ACC_B
+		     : take_acc(c, &a, h)   ? ACC_A
+					    : 0;
 	uint32_t sa = slot_of(c, &a, h);
 	uint32_t sv = slot_of(c, &v, h + 1);
-	uint32_t at = emit(c, op, 3);
+	uint32_t at = emit(c, acc_op(op, m), 3);
 	put(c, at, 0, sa);
 	put(c, at, 1, sv);
 	put(c, at, 2, offset);

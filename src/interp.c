@@ -32,7 +32,7 @@
 #define FS(i) ((int32_t)F(i))
 #define DISPATCH()                                                            \
 	do {                                                                  \
-		MUSTTAIL return pc->fn(pc, fp, mem, memsize, fuel, ex);       \
+		MUSTTAIL return pc->fn(pc, fp, mem, memsize, fuel, ex, acc);  \
 	} while (0)
 #define NEXT(cells)                                                           \
 	do {                                                                  \
@@ -40,7 +40,7 @@
 		DISPATCH();                                                   \
 	} while (0)
 #define TRAP(code) return do_trap(ex, pc, fp, (code))
-#define PAUSE() return do_pause(ex, pc, fp, fuel)
+#define PAUSE() return do_pause(ex, pc, fp, fuel, acc)
 /* Reloads the cached memory registers after anything that may have grown
  * or switched the memory. */
 #define RELOAD_MEM()                                                          \
@@ -105,11 +105,13 @@ void exec_error(const Exec *ex, myr_error *out)
 }
 
 static __attribute__((noinline)) int do_pause(Exec *ex, const Cell *pc,
-					      uint64_t *fp, int64_t fuel)
+					      uint64_t *fp, int64_t fuel,
+					      uint64_t acc)
 {
 	ex->pc = pc;
 	ex->fp_off = (size_t)(fp - ex->stack);
 	ex->fuel_left = fuel;
+	ex->acc = acc;
 	return RUN_OUT_OF_FUEL;
 }
 
@@ -207,36 +209,72 @@ WASM_MINMAX(wasm_fmin, double, 1)
 WASM_MINMAX(wasm_fmax, double, 0)
 
 /* ------------------------------------------------------------------ */
+/* Accumulator variants                                                */
+
+/* How an operand is read and a result written in each variant (ops.h):
+ * from / to its slot, or from / to the accumulator. */
+#define IN_S(i) fp[F(i)]
+#define IN_ACC(i) acc
+#define OUT_S(v) (fp[F(0)] = (v))
+#define OUT_ACC(v) (acc = (v))
+
+/* Each family's variants, from one generator GEN(name, in..., out, ...)
+ * whose trailing arguments are passed through. */
+#define VAL2_VARIANTS(GEN, name, ...)                                         \
+	GEN(name, IN_S, IN_S, OUT_S, __VA_ARGS__)                             \
+	GEN(name##_o, IN_S, IN_S, OUT_ACC, __VA_ARGS__)                       \
+	GEN(name##_a, IN_ACC, IN_S, OUT_S, __VA_ARGS__)                       \
+	GEN(name##_ao, IN_ACC, IN_S, OUT_ACC, __VA_ARGS__)                    \
+	GEN(name##_b, IN_S, IN_ACC, OUT_S, __VA_ARGS__)                       \
+	GEN(name##_bo, IN_S, IN_ACC, OUT_ACC, __VA_ARGS__)
+#define VAL1_VARIANTS(GEN, name, ...)                                         \
+	GEN(name, IN_S, OUT_S, __VA_ARGS__)                                   \
+	GEN(name##_o, IN_S, OUT_ACC, __VA_ARGS__)                             \
+	GEN(name##_a, IN_ACC, OUT_S, __VA_ARGS__)                             \
+	GEN(name##_ao, IN_ACC, OUT_ACC, __VA_ARGS__)
+#define STORE_VARIANTS(GEN, name, ...)                                        \
+	GEN(name, IN_S, IN_S, __VA_ARGS__)                                    \
+	GEN(name##_a, IN_ACC, IN_S, __VA_ARGS__)                              \
+	GEN(name##_b, IN_S, IN_ACC, __VA_ARGS__)
+#define BR1_VARIANTS(GEN, name, ...)                                          \
+	GEN(name, IN_S, __VA_ARGS__)                                          \
+	GEN(name##_a, IN_ACC, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ */
 /* Integer arithmetic                                                  */
 
-#define BIN32(name, expr)                                                     \
-	H(i32_##name)                                                         \
+#define BIN32_GEN(hname, IA, IB, OUT, expr)                                  \
+	H(hname)                                                              \
 	{                                                                     \
-		uint32_t a = (uint32_t)fp[F(1)], b = (uint32_t)fp[F(2)];      \
-		fp[F(0)] = (uint32_t)(expr);                                  \
+		uint32_t a = (uint32_t)IA(1), b = (uint32_t)IB(2);            \
+		OUT((uint32_t)(expr));                                        \
 		NEXT(3);                                                      \
 	}
-#define BIN64(name, expr)                                                     \
-	H(i64_##name)                                                         \
+#define BIN64_GEN(hname, IA, IB, OUT, expr)                                  \
+	H(hname)                                                              \
 	{                                                                     \
-		uint64_t a = fp[F(1)], b = fp[F(2)];                          \
-		fp[F(0)] = (uint64_t)(expr);                                  \
+		uint64_t a = IA(1), b = IB(2);                                \
+		OUT((uint64_t)(expr));                                        \
 		NEXT(3);                                                      \
 	}
-#define BINK32(name, expr)                                                    \
-	H(i32_##name##_k)                                                     \
+#define BINK32_GEN(hname, IA, OUT, expr)                                      \
+	H(hname)                                                              \
 	{                                                                     \
-		uint32_t a = (uint32_t)fp[F(1)], b = F(2);                    \
-		fp[F(0)] = (uint32_t)(expr);                                  \
+		uint32_t a = (uint32_t)IA(1), b = F(2);                       \
+		OUT((uint32_t)(expr));                                        \
 		NEXT(3);                                                      \
 	}
-#define BINK64(name, expr)                                                    \
-	H(i64_##name##_k)                                                     \
+#define BINK64_GEN(hname, IA, OUT, expr)                                      \
+	H(hname)                                                              \
 	{                                                                     \
-		uint64_t a = fp[F(1)], b = (uint64_t)(int64_t)FS(2);          \
-		fp[F(0)] = (uint64_t)(expr);                                  \
+		uint64_t a = IA(1), b = (uint64_t)(int64_t)FS(2);             \
+		OUT((uint64_t)(expr));                                        \
 		NEXT(3);                                                      \
 	}
+#define BIN32(name, expr) VAL2_VARIANTS(BIN32_GEN, i32_##name, expr)
+#define BIN64(name, expr) VAL2_VARIANTS(BIN64_GEN, i64_##name, expr)
+#define BINK32(name, expr) VAL1_VARIANTS(BINK32_GEN, i32_##name##_k, expr)
+#define BINK64(name, expr) VAL1_VARIANTS(BINK64_GEN, i64_##name##_k, expr)
 /* Operations that exist with a slot and with an immediate operand. */
 #define BOTH(name, e32, e64)                                                  \
 	BIN32(name, e32) BIN64(name, e64) BINK32(name, e32) BINK64(name, e64)
@@ -264,92 +302,59 @@ BIN64(sub, a - b)
 BOTH(rotl, rotl32(a, b), rotl64(a, b))
 BOTH(rotr, rotr32(a, b), rotr64(a, b))
 
-H(i32_div_s)
-{
-	int32_t a = (int32_t)fp[F(1)], b = (int32_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	if (UNLIKELY(a == INT32_MIN && b == -1))
-		TRAP(MYR_TRAP_INT_OVERFLOW);
-	fp[F(0)] = (uint32_t)(a / b);
-	NEXT(3);
-}
-H(i32_div_u)
-{
-	uint32_t a = (uint32_t)fp[F(1)], b = (uint32_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = a / b;
-	NEXT(3);
-}
-H(i32_rem_s)
-{
-	int32_t a = (int32_t)fp[F(1)], b = (int32_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = b == -1 ? 0 : (uint32_t)(a % b);
-	NEXT(3);
-}
-H(i32_rem_u)
-{
-	uint32_t a = (uint32_t)fp[F(1)], b = (uint32_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = a % b;
-	NEXT(3);
-}
-H(i64_div_s)
-{
-	int64_t a = (int64_t)fp[F(1)], b = (int64_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	if (UNLIKELY(a == INT64_MIN && b == -1))
-		TRAP(MYR_TRAP_INT_OVERFLOW);
-	fp[F(0)] = (uint64_t)(a / b);
-	NEXT(3);
-}
-H(i64_div_u)
-{
-	uint64_t a = fp[F(1)], b = fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = a / b;
-	NEXT(3);
-}
-H(i64_rem_s)
-{
-	int64_t a = (int64_t)fp[F(1)], b = (int64_t)fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = b == -1 ? 0 : (uint64_t)(a % b);
-	NEXT(3);
-}
-H(i64_rem_u)
-{
-	uint64_t a = fp[F(1)], b = fp[F(2)];
-	if (UNLIKELY(b == 0))
-		TRAP(MYR_TRAP_DIV_BY_ZERO);
-	fp[F(0)] = a % b;
-	NEXT(3);
-}
+/* Division and remainder trap on a zero divisor; signed division also on
+ * MIN / -1, whose remainder is 0. */
+#define DIV_GEN(hname, IA, IB, OUT, ST, UT, MIN, is_signed, is_rem)          \
+	H(hname)                                                              \
+	{                                                                     \
+		UT ua = (UT)IA(1), ub = (UT)IB(2), r;                         \
+		if (UNLIKELY(ub == 0))                                        \
+			TRAP(MYR_TRAP_DIV_BY_ZERO);                           \
+		if (is_signed) {                                              \
+			ST a = (ST)ua, b = (ST)ub;                            \
+			if (is_rem) {                                         \
+				r = b == -1 ? 0 : (UT)(a % b);                \
+			} else {                                              \
+				if (UNLIKELY(a == (MIN) && b == -1))          \
+					TRAP(MYR_TRAP_INT_OVERFLOW);          \
+				r = (UT)(a / b);                              \
+			}                                                     \
+		} else {                                                      \
+			r = is_rem ? ua % ub : ua / ub;                       \
+		}                                                             \
+		OUT((uint64_t)r);                                             \
+		NEXT(3);                                                      \
+	}
+VAL2_VARIANTS(DIV_GEN, i32_div_s, int32_t, uint32_t, INT32_MIN, 1, 0)
+VAL2_VARIANTS(DIV_GEN, i32_div_u, int32_t, uint32_t, INT32_MIN, 0, 0)
+VAL2_VARIANTS(DIV_GEN, i32_rem_s, int32_t, uint32_t, INT32_MIN, 1, 1)
+VAL2_VARIANTS(DIV_GEN, i32_rem_u, int32_t, uint32_t, INT32_MIN, 0, 1)
+VAL2_VARIANTS(DIV_GEN, i64_div_s, int64_t, uint64_t, INT64_MIN, 1, 0)
+VAL2_VARIANTS(DIV_GEN, i64_div_u, int64_t, uint64_t, INT64_MIN, 0, 0)
+VAL2_VARIANTS(DIV_GEN, i64_rem_s, int64_t, uint64_t, INT64_MIN, 1, 1)
+VAL2_VARIANTS(DIV_GEN, i64_rem_u, int64_t, uint64_t, INT64_MIN, 0, 1)
 
 /* ------------------------------------------------------------------ */
 /* Floating point                                                      */
 
+#define FBIN_GEN(hname, IA, IB, OUT, get, put, expr)                          \
+	H(hname)                                                              \
+	{                                                                     \
+		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));            \
+		OUT(put(expr));                                               \
+		NEXT(3);                                                      \
+	}
+#define FCMP_GEN(hname, IA, IB, OUT, get, expr)                               \
+	H(hname)                                                              \
+	{                                                                     \
+		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));            \
+		OUT((uint64_t)((expr) ? 1 : 0));                              \
+		NEXT(3);                                                      \
+	}
 #define FBIN(T, name, get, put, expr)                                         \
-	H(T##_##name)                                                         \
-	{                                                                     \
-		__typeof__(get(0)) a = get(fp[F(1)]), b = get(fp[F(2)]);      \
-		fp[F(0)] = put(expr);                                         \
-		NEXT(3);                                                      \
-	}
+	VAL2_VARIANTS(FBIN_GEN, T##_##name, get, put, expr)
 #define FCMP(T, name, get, expr)                                              \
-	H(T##_##name)                                                         \
-	{                                                                     \
-		__typeof__(get(0)) a = get(fp[F(1)]), b = get(fp[F(2)]);      \
-		fp[F(0)] = (expr) ? 1 : 0;                                    \
-		NEXT(3);                                                      \
-	}
+	VAL2_VARIANTS(FCMP_GEN, T##_##name, get, expr)
 #define FOPS(T, get, put, fmin, fmax)                                         \
 	FBIN(T, add, get, put, a + b)                                         \
 	FBIN(T, sub, get, put, a - b)                                         \
@@ -367,25 +372,23 @@ FOPS(f32, f32_of, bits_f32, wasm_fminf, wasm_fmaxf)
 FOPS(f64, f64_of, bits_f64, wasm_fmin, wasm_fmax)
 
 /* Sign manipulation works on the bits so that NaN payloads survive. */
-H(f32_copysign)
-{
-	fp[F(0)] = (fp[F(1)] & 0x7FFFFFFFu) | (fp[F(2)] & 0x80000000u);
-	NEXT(3);
-}
-H(f64_copysign)
-{
-	const uint64_t sign = (uint64_t)1 << 63;
-	fp[F(0)] = (fp[F(1)] & ~sign) | (fp[F(2)] & sign);
-	NEXT(3);
-}
-
-#define UN(name, expr)                                                        \
-	H(name)                                                               \
+#define COPYSIGN_GEN(hname, IA, IB, OUT, sign)                                \
+	H(hname)                                                              \
 	{                                                                     \
-		uint64_t a = fp[F(1)];                                        \
-		fp[F(0)] = (expr);                                            \
+		OUT((IA(1) & ((sign) - 1)) | (IB(2) & (sign)));               \
+		NEXT(3);                                                      \
+	}
+VAL2_VARIANTS(COPYSIGN_GEN, f32_copysign, (uint64_t)0x80000000u)
+VAL2_VARIANTS(COPYSIGN_GEN, f64_copysign, (uint64_t)1 << 63)
+
+#define UN_GEN(hname, IA, OUT, expr)                                          \
+	H(hname)                                                              \
+	{                                                                     \
+		uint64_t a = IA(1);                                           \
+		OUT((uint64_t)(expr));                                        \
 		NEXT(2);                                                      \
 	}
+#define UN(name, expr) VAL1_VARIANTS(UN_GEN, name, expr)
 
 UN(i32_eqz, (uint32_t)a == 0)
 UN(i64_eqz, a == 0)
@@ -431,17 +434,19 @@ UN(ref_is_null, a == 0)
 
 /* Trapping float-to-int conversions. `lo` and `hi` are the exclusive
  * bounds of the values whose truncation fits the integer type. */
-#define TRUNC(name, get, IT, lo, hi)                                          \
-	H(name)                                                               \
+#define TRUNC_GEN(hname, IA, OUT, get, IT, lo, hi)                            \
+	H(hname)                                                              \
 	{                                                                     \
-		__typeof__(get(0)) x = get(fp[F(1)]);                         \
+		__typeof__(get(0)) x = get(IA(1));                            \
 		if (UNLIKELY(isnan(x)))                                       \
 			TRAP(MYR_TRAP_INVALID_CONVERSION);                    \
 		if (UNLIKELY(!(x > (lo) && x < (hi))))                        \
 			TRAP(MYR_TRAP_INT_OVERFLOW);                          \
-		fp[F(0)] = (uint64_t)(IT)x;                                   \
+		OUT(sizeof(IT) == 4 ? (uint32_t)(IT)x : (uint64_t)(IT)x);     \
 		NEXT(2);                                                      \
 	}
+#define TRUNC(name, get, IT, lo, hi)                                          \
+	VAL1_VARIANTS(TRUNC_GEN, name, get, IT, lo, hi)
 TRUNC(i32_trunc_f32_s, f32_of, int32_t, -2147483904.0f, 2147483648.0f)
 TRUNC(i32_trunc_f32_u, f32_of, uint32_t, -1.0f, 4294967296.0f)
 TRUNC(i32_trunc_f64_s, f64_of, int32_t, -2147483649.0, 2147483648.0)
@@ -454,10 +459,10 @@ TRUNC(i64_trunc_f64_s, f64_of, int64_t, -9223372036854777856.0,
 TRUNC(i64_trunc_f64_u, f64_of, uint64_t, -1.0, 18446744073709551616.0)
 
 /* Saturating conversions: NaN is 0, out of range clamps. */
-#define TRUNC_SAT(name, get, IT, lo, hi, minv, maxv)                          \
-	H(name)                                                               \
+#define TRUNC_SAT_GEN(hname, IA, OUT, get, IT, lo, hi, minv, maxv)            \
+	H(hname)                                                              \
 	{                                                                     \
-		__typeof__(get(0)) x = get(fp[F(1)]);                         \
+		__typeof__(get(0)) x = get(IA(1));                            \
 		IT r;                                                         \
 		if (isnan(x))                                                 \
 			r = 0;                                                \
@@ -467,9 +472,11 @@ TRUNC(i64_trunc_f64_u, f64_of, uint64_t, -1.0, 18446744073709551616.0)
 			r = (maxv);                                           \
 		else                                                          \
 			r = (IT)x;                                            \
-		fp[F(0)] = sizeof(IT) == 4 ? (uint32_t)r : (uint64_t)r;       \
+		OUT(sizeof(IT) == 4 ? (uint32_t)r : (uint64_t)r);             \
 		NEXT(2);                                                      \
 	}
+#define TRUNC_SAT(name, get, IT, lo, hi, minv, maxv)                          \
+	VAL1_VARIANTS(TRUNC_SAT_GEN, name, get, IT, lo, hi, minv, maxv)
 TRUNC_SAT(i32_trunc_sat_f32_s, f32_of, int32_t, -2147483904.0f,
 	  2147483648.0f, INT32_MIN, INT32_MAX)
 TRUNC_SAT(i32_trunc_sat_f32_u, f32_of, uint32_t, -1.0f, 4294967296.0f, 0,
@@ -492,17 +499,18 @@ TRUNC_SAT(i64_trunc_sat_f64_u, f64_of, uint64_t, -1.0,
 
 /* Every access checks addr + offset + size <= memsize explicitly: no
  * guard regions, so a million small memories fit in the address space. */
-#define LOAD(name, T, conv)                                                   \
-	H(name)                                                               \
+#define LOAD_GEN(hname, IA, OUT, T, conv)                                     \
+	H(hname)                                                              \
 	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)fp[F(1)] + F(2);            \
+		uint64_t ea = (uint64_t)(uint32_t)IA(1) + F(2);               \
 		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
 			TRAP(MYR_TRAP_MEMORY_OOB);                            \
 		T v;                                                          \
 		memcpy(&v, mem + ea, sizeof v);                               \
-		fp[F(0)] = conv;                                              \
+		OUT((uint64_t)(conv));                                        \
 		NEXT(3);                                                      \
 	}
+#define LOAD(name, T, conv) VAL1_VARIANTS(LOAD_GEN, name, T, conv)
 LOAD(i32_load, uint32_t, v)
 LOAD(i64_load, uint64_t, v)
 LOAD(i32_load8_s, int8_t, (uint32_t)(int32_t)v)
@@ -516,16 +524,17 @@ LOAD(i64_load16_u, uint16_t, v)
 LOAD(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
 LOAD(i64_load32_u, uint32_t, v)
 
-#define STORE(name, T)                                                        \
-	H(name)                                                               \
+#define STORE_GEN(hname, IA, IB, T)                                           \
+	H(hname)                                                              \
 	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)fp[F(0)] + F(2);            \
+		uint64_t ea = (uint64_t)(uint32_t)IA(0) + F(2);               \
 		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
 			TRAP(MYR_TRAP_MEMORY_OOB);                            \
-		T v = (T)fp[F(1)];                                            \
+		T v = (T)IB(1);                                               \
 		memcpy(mem + ea, &v, sizeof v);                               \
 		NEXT(3);                                                      \
 	}
+#define STORE(name, T) STORE_VARIANTS(STORE_GEN, name, T)
 STORE(i32_store, uint32_t)
 STORE(i64_store, uint64_t)
 STORE(i32_store8, uint8_t)
@@ -800,54 +809,33 @@ H(br_loop)
 	DISPATCH();
 }
 
-H(br_nz)
-{
-	if (fp[F(0)]) {
-		pc += FS(1);
-		DISPATCH();
+/* Branches on a value against zero: A, OFF (and COST for the loops). */
+#define BRZ_GEN(hname, IA, test, is_loop)                                     \
+	H(hname)                                                              \
+	{                                                                     \
+		uint64_t a = IA(0);                                           \
+		if (test) {                                                   \
+			if (is_loop) {                                        \
+				if (UNLIKELY(fuel <= 0))                      \
+					PAUSE();                              \
+				fuel -= F(2);                                 \
+			}                                                     \
+			pc += FS(1);                                          \
+			DISPATCH();                                           \
+		}                                                             \
+		NEXT(is_loop ? 3 : 2);                                        \
 	}
-	NEXT(2);
-}
-
-H(br_z)
-{
-	if (!fp[F(0)]) {
-		pc += FS(1);
-		DISPATCH();
-	}
-	NEXT(2);
-}
-
-H(br_nz_loop)
-{
-	if (fp[F(0)]) {
-		if (UNLIKELY(fuel <= 0))
-			PAUSE();
-		fuel -= F(2);
-		pc += FS(1);
-		DISPATCH();
-	}
-	NEXT(3);
-}
-
-H(br_z_loop)
-{
-	if (!fp[F(0)]) {
-		if (UNLIKELY(fuel <= 0))
-			PAUSE();
-		fuel -= F(2);
-		pc += FS(1);
-		DISPATCH();
-	}
-	NEXT(3);
-}
+BR1_VARIANTS(BRZ_GEN, br_nz, a != 0, 0)
+BR1_VARIANTS(BRZ_GEN, br_z, a == 0, 0)
+BR1_VARIANTS(BRZ_GEN, br_nz_loop, a != 0, 1)
+BR1_VARIANTS(BRZ_GEN, br_z_loop, a == 0, 1)
 
 /* Fused compare-and-branch, in the four operand forms and the loop
  * (fuel-spending) variants of each. */
-#define BRCMP1(name, T, getb, cmp, is_loop)                                   \
-	H(br_##name)                                                          \
+#define BRCMP_GEN(hname, IA, T, getb, cmp, is_loop)                           \
+	H(hname)                                                              \
 	{                                                                     \
-		T a = (T)fp[F(0)];                                            \
+		T a = (T)IA(0);                                               \
 		T b = getb;                                                   \
 		if (a cmp b) {                                                \
 			if (is_loop) {                                        \
@@ -860,6 +848,8 @@ H(br_z_loop)
 		}                                                             \
 		NEXT(3);                                                      \
 	}
+#define BRCMP1(name, T, getb, cmp, is_loop)                                   \
+	BR1_VARIANTS(BRCMP_GEN, br_##name, T, getb, cmp, is_loop)
 #define BRCMP_FORMS(suffix, T32, T64, cmp)                                    \
 	BRCMP1(i32_##suffix, T32, (T32)fp[F(1)], cmp, 0)                      \
 	BRCMP1(i64_##suffix, T64, (T64)fp[F(1)], cmp, 0)                      \
@@ -892,7 +882,7 @@ H(br_table)
 
 H(unreachable)
 {
-	(void)mem, (void)memsize, (void)fuel;
+	(void)mem, (void)memsize, (void)fuel, (void)acc;
 	TRAP(MYR_TRAP_UNREACHABLE);
 }
 
@@ -1205,6 +1195,7 @@ H(return_call_indirect)
 H(exit)
 {
 	(void)pc, (void)fp, (void)mem, (void)memsize, (void)fuel, (void)ex;
+	(void)acc;
 	return RUN_DONE;
 }
 
@@ -1322,5 +1313,5 @@ int exec_run(Exec *ex, int64_t fuel)
 	uint8_t *mem = ex->mem ? ex->mem->base : NULL;
 	uint64_t memsize = ex->mem ? ex->mem->size : 0;
 	ex->trap = MYR_TRAP_NONE;
-	return pc->fn(pc, fp, mem, memsize, fuel, ex);
+	return pc->fn(pc, fp, mem, memsize, fuel, ex, ex->acc);
 }

@@ -6,76 +6,102 @@
  * beside it: R is the result slot, A/B/C operand slots, K an immediate,
  * OFF a branch offset in cells relative to the instruction's first cell.
  * Operands are 32-bit fields packed after the handler cell, in order.
+ *
+ * The accumulator: a value that one instruction produces and the very
+ * next one consumes can travel in a machine register (the handlers'
+ * `acc` argument) instead of a frame slot. The groups that take part are
+ * listed once per variant with a suffix M: _o writes the result to acc
+ * instead of R; _a reads operand A from acc, _b operand B; _ao and _bo do
+ * both. A variant keeps its base op's layout (the fields it does not use
+ * are ignored), so the compiler switches an instruction's variant by
+ * changing its handler only.
  */
 
 /* Numeric binary ops: R, A, B. */
-#define MYR_BINOPS_I(X, T)                                                    \
-	X(T##_add, 3) X(T##_sub, 3) X(T##_mul, 3) X(T##_div_s, 3)             \
-	X(T##_div_u, 3) X(T##_rem_s, 3) X(T##_rem_u, 3) X(T##_and, 3)         \
-	X(T##_or, 3) X(T##_xor, 3) X(T##_shl, 3) X(T##_shr_s, 3)              \
-	X(T##_shr_u, 3) X(T##_rotl, 3) X(T##_rotr, 3) X(T##_eq, 3)            \
-	X(T##_ne, 3) X(T##_lt_s, 3) X(T##_lt_u, 3) X(T##_gt_s, 3)             \
-	X(T##_gt_u, 3) X(T##_le_s, 3) X(T##_le_u, 3) X(T##_ge_s, 3)           \
-	X(T##_ge_u, 3)
+#define MYR_BINOPS_I(X, T, M)                                                 \
+	X(T##_add##M, 3) X(T##_sub##M, 3) X(T##_mul##M, 3)                    \
+	X(T##_div_s##M, 3) X(T##_div_u##M, 3) X(T##_rem_s##M, 3)              \
+	X(T##_rem_u##M, 3) X(T##_and##M, 3) X(T##_or##M, 3)                   \
+	X(T##_xor##M, 3) X(T##_shl##M, 3) X(T##_shr_s##M, 3)                  \
+	X(T##_shr_u##M, 3) X(T##_rotl##M, 3) X(T##_rotr##M, 3)                \
+	X(T##_eq##M, 3) X(T##_ne##M, 3) X(T##_lt_s##M, 3) X(T##_lt_u##M, 3)   \
+	X(T##_gt_s##M, 3) X(T##_gt_u##M, 3) X(T##_le_s##M, 3)                 \
+	X(T##_le_u##M, 3) X(T##_ge_s##M, 3) X(T##_ge_u##M, 3)
 
-#define MYR_BINOPS_F(X, T)                                                    \
-	X(T##_add, 3) X(T##_sub, 3) X(T##_mul, 3) X(T##_div, 3)               \
-	X(T##_min, 3) X(T##_max, 3) X(T##_copysign, 3) X(T##_eq, 3)           \
-	X(T##_ne, 3) X(T##_lt, 3) X(T##_gt, 3) X(T##_le, 3) X(T##_ge, 3)
+#define MYR_BINOPS_F(X, T, M)                                                 \
+	X(T##_add##M, 3) X(T##_sub##M, 3) X(T##_mul##M, 3)                    \
+	X(T##_div##M, 3) X(T##_min##M, 3) X(T##_max##M, 3)                    \
+	X(T##_copysign##M, 3) X(T##_eq##M, 3) X(T##_ne##M, 3)                 \
+	X(T##_lt##M, 3) X(T##_gt##M, 3) X(T##_le##M, 3) X(T##_ge##M, 3)
 
 /* Binary ops with an immediate right operand: R, A, K (K is 32 bits,
  * sign-extended for i64). */
-#define MYR_BINOPS_K(X, T)                                                    \
-	X(T##_add_k, 3) X(T##_mul_k, 3) X(T##_and_k, 3) X(T##_or_k, 3)        \
-	X(T##_xor_k, 3) X(T##_shl_k, 3) X(T##_shr_s_k, 3) X(T##_shr_u_k, 3)   \
-	X(T##_rotl_k, 3) X(T##_rotr_k, 3) X(T##_eq_k, 3) X(T##_ne_k, 3) X(T##_lt_s_k, 3) X(T##_lt_u_k, 3)       \
-	X(T##_gt_s_k, 3) X(T##_gt_u_k, 3) X(T##_le_s_k, 3) X(T##_le_u_k, 3)   \
-	X(T##_ge_s_k, 3) X(T##_ge_u_k, 3)
+#define MYR_BINOPS_K(X, T, M)                                                 \
+	X(T##_add_k##M, 3) X(T##_mul_k##M, 3) X(T##_and_k##M, 3)              \
+	X(T##_or_k##M, 3) X(T##_xor_k##M, 3) X(T##_shl_k##M, 3)               \
+	X(T##_shr_s_k##M, 3) X(T##_shr_u_k##M, 3) X(T##_rotl_k##M, 3)         \
+	X(T##_rotr_k##M, 3) X(T##_eq_k##M, 3) X(T##_ne_k##M, 3)               \
+	X(T##_lt_s_k##M, 3) X(T##_lt_u_k##M, 3) X(T##_gt_s_k##M, 3)           \
+	X(T##_gt_u_k##M, 3) X(T##_le_s_k##M, 3) X(T##_le_u_k##M, 3)           \
+	X(T##_ge_s_k##M, 3) X(T##_ge_u_k##M, 3)
 
 /* Fused compare-and-branch: A, B, OFF (and A, K, OFF for _k). The _loop
  * forms are back-edges: a fourth field holds the fuel cost. */
-#define MYR_BRCMP(X, T)                                                       \
-	X(br_##T##_eq, 3) X(br_##T##_ne, 3) X(br_##T##_lt_s, 3)               \
-	X(br_##T##_lt_u, 3) X(br_##T##_gt_s, 3) X(br_##T##_gt_u, 3)           \
-	X(br_##T##_le_s, 3) X(br_##T##_le_u, 3) X(br_##T##_ge_s, 3)           \
-	X(br_##T##_ge_u, 3)
-#define MYR_BRCMP_ALL(X)                                                      \
-	MYR_BRCMP(X, i32) MYR_BRCMP(X, i64) MYR_BRCMP(X, i32k)                \
-	MYR_BRCMP(X, i64k) MYR_BRCMP(X, i32_loop) MYR_BRCMP(X, i64_loop)      \
-	MYR_BRCMP(X, i32k_loop) MYR_BRCMP(X, i64k_loop)
+#define MYR_BRCMP(X, T, M)                                                    \
+	X(br_##T##_eq##M, 3) X(br_##T##_ne##M, 3) X(br_##T##_lt_s##M, 3)      \
+	X(br_##T##_lt_u##M, 3) X(br_##T##_gt_s##M, 3)                         \
+	X(br_##T##_gt_u##M, 3) X(br_##T##_le_s##M, 3)                         \
+	X(br_##T##_le_u##M, 3) X(br_##T##_ge_s##M, 3)                         \
+	X(br_##T##_ge_u##M, 3)
+#define MYR_BRCMP_ALL(X, M)                                                   \
+	MYR_BRCMP(X, i32, M) MYR_BRCMP(X, i64, M) MYR_BRCMP(X, i32k, M)       \
+	MYR_BRCMP(X, i64k, M) MYR_BRCMP(X, i32_loop, M)                       \
+	MYR_BRCMP(X, i64_loop, M) MYR_BRCMP(X, i32k_loop, M)                  \
+	MYR_BRCMP(X, i64k_loop, M)
+/* Branch on a value against zero: A, OFF (and A, OFF, COST for the loop
+ * forms). */
+#define MYR_BRZ(X, M)                                                         \
+	X(br_nz##M, 2) X(br_z##M, 2) X(br_nz_loop##M, 3) X(br_z_loop##M, 3)
 
 /* Unary ops and conversions: R, A. */
-#define MYR_UNOPS(X)                                                          \
-	X(i32_eqz, 2) X(i32_clz, 2) X(i32_ctz, 2) X(i32_popcnt, 2)            \
-	X(i64_eqz, 2) X(i64_clz, 2) X(i64_ctz, 2) X(i64_popcnt, 2)            \
-	X(f32_abs, 2) X(f32_neg, 2) X(f32_ceil, 2) X(f32_floor, 2)            \
-	X(f32_trunc, 2) X(f32_nearest, 2) X(f32_sqrt, 2) X(f64_abs, 2)        \
-	X(f64_neg, 2) X(f64_ceil, 2) X(f64_floor, 2) X(f64_trunc, 2)          \
-	X(f64_nearest, 2) X(f64_sqrt, 2) X(i32_wrap_i64, 2)                   \
-	X(i32_trunc_f32_s, 2) X(i32_trunc_f32_u, 2) X(i32_trunc_f64_s, 2)     \
-	X(i32_trunc_f64_u, 2) X(i64_extend_i32_s, 2) X(i64_extend_i32_u, 2)   \
-	X(i64_trunc_f32_s, 2) X(i64_trunc_f32_u, 2) X(i64_trunc_f64_s, 2)     \
-	X(i64_trunc_f64_u, 2) X(f32_convert_i32_s, 2)                         \
-	X(f32_convert_i32_u, 2) X(f32_convert_i64_s, 2)                       \
-	X(f32_convert_i64_u, 2) X(f32_demote_f64, 2) X(f64_convert_i32_s, 2)  \
-	X(f64_convert_i32_u, 2) X(f64_convert_i64_s, 2)                       \
-	X(f64_convert_i64_u, 2) X(f64_promote_f32, 2) X(i32_extend8_s, 2)     \
-	X(i32_extend16_s, 2) X(i64_extend8_s, 2) X(i64_extend16_s, 2)         \
-	X(i64_extend32_s, 2) X(i32_trunc_sat_f32_s, 2)                        \
-	X(i32_trunc_sat_f32_u, 2) X(i32_trunc_sat_f64_s, 2)                   \
-	X(i32_trunc_sat_f64_u, 2) X(i64_trunc_sat_f32_s, 2)                   \
-	X(i64_trunc_sat_f32_u, 2) X(i64_trunc_sat_f64_s, 2)                   \
-	X(i64_trunc_sat_f64_u, 2) X(ref_is_null, 2)
+#define MYR_UNOPS(X, M)                                                       \
+	X(i32_eqz##M, 2) X(i32_clz##M, 2) X(i32_ctz##M, 2)                    \
+	X(i32_popcnt##M, 2) X(i64_eqz##M, 2) X(i64_clz##M, 2)                 \
+	X(i64_ctz##M, 2) X(i64_popcnt##M, 2) X(f32_abs##M, 2)                 \
+	X(f32_neg##M, 2) X(f32_ceil##M, 2) X(f32_floor##M, 2)                 \
+	X(f32_trunc##M, 2) X(f32_nearest##M, 2) X(f32_sqrt##M, 2)             \
+	X(f64_abs##M, 2) X(f64_neg##M, 2) X(f64_ceil##M, 2)                   \
+	X(f64_floor##M, 2) X(f64_trunc##M, 2) X(f64_nearest##M, 2)            \
+	X(f64_sqrt##M, 2) X(i32_wrap_i64##M, 2)                               \
+	X(i32_trunc_f32_s##M, 2) X(i32_trunc_f32_u##M, 2)                     \
+	X(i32_trunc_f64_s##M, 2) X(i32_trunc_f64_u##M, 2)                     \
+	X(i64_extend_i32_s##M, 2) X(i64_extend_i32_u##M, 2)                   \
+	X(i64_trunc_f32_s##M, 2) X(i64_trunc_f32_u##M, 2)                     \
+	X(i64_trunc_f64_s##M, 2) X(i64_trunc_f64_u##M, 2)                     \
+	X(f32_convert_i32_s##M, 2) X(f32_convert_i32_u##M, 2)                 \
+	X(f32_convert_i64_s##M, 2) X(f32_convert_i64_u##M, 2)                 \
+	X(f32_demote_f64##M, 2) X(f64_convert_i32_s##M, 2)                    \
+	X(f64_convert_i32_u##M, 2) X(f64_convert_i64_s##M, 2)                 \
+	X(f64_convert_i64_u##M, 2) X(f64_promote_f32##M, 2)                   \
+	X(i32_extend8_s##M, 2) X(i32_extend16_s##M, 2)                        \
+	X(i64_extend8_s##M, 2) X(i64_extend16_s##M, 2)                        \
+	X(i64_extend32_s##M, 2) X(i32_trunc_sat_f32_s##M, 2)                  \
+	X(i32_trunc_sat_f32_u##M, 2) X(i32_trunc_sat_f64_s##M, 2)             \
+	X(i32_trunc_sat_f64_u##M, 2) X(i64_trunc_sat_f32_s##M, 2)             \
+	X(i64_trunc_sat_f32_u##M, 2) X(i64_trunc_sat_f64_s##M, 2)             \
+	X(i64_trunc_sat_f64_u##M, 2) X(ref_is_null##M, 2)
 
 /* Loads: R, A (address), K (offset). Stores: A (address), B (value), K.
  * f32/f64 use the i32/i64 forms: values are bit patterns in slots. */
-#define MYR_MEMOPS(X)                                                         \
-	X(i32_load, 3) X(i64_load, 3) X(i32_load8_s, 3) X(i32_load8_u, 3)     \
-	X(i32_load16_s, 3) X(i32_load16_u, 3) X(i64_load8_s, 3)               \
-	X(i64_load8_u, 3) X(i64_load16_s, 3) X(i64_load16_u, 3)               \
-	X(i64_load32_s, 3) X(i64_load32_u, 3) X(i32_store, 3)                 \
-	X(i64_store, 3) X(i32_store8, 3) X(i32_store16, 3) X(i64_store8, 3)   \
-	X(i64_store16, 3) X(i64_store32, 3)
+#define MYR_LOADS(X, M)                                                       \
+	X(i32_load##M, 3) X(i64_load##M, 3) X(i32_load8_s##M, 3)              \
+	X(i32_load8_u##M, 3) X(i32_load16_s##M, 3) X(i32_load16_u##M, 3)      \
+	X(i64_load8_s##M, 3) X(i64_load8_u##M, 3) X(i64_load16_s##M, 3)       \
+	X(i64_load16_u##M, 3) X(i64_load32_s##M, 3) X(i64_load32_u##M, 3)
+#define MYR_STORES(X, M)                                                      \
+	X(i32_store##M, 3) X(i64_store##M, 3) X(i32_store8##M, 3)             \
+	X(i32_store16##M, 3) X(i64_store8##M, 3) X(i64_store16##M, 3)         \
+	X(i64_store32##M, 3)
 
 /* The same with a constant address, folded into K: loads R, K; stores
  * B (value), K. */
@@ -88,17 +114,26 @@
 	X(i32_store16_abs, 2) X(i64_store8_abs, 2) X(i64_store16_abs, 2)      \
 	X(i64_store32_abs, 2)
 
+/* Families of instructions that have accumulator variants (see the top of
+ * this file): their members are laid out in the same order in every
+ * variant, so a variant is its base op plus a fixed distance. */
+/* R, A, B */
+#define MYR_VAL2(X, M)                                                        \
+	MYR_BINOPS_I(X, i32, M) MYR_BINOPS_I(X, i64, M)                       \
+	MYR_BINOPS_F(X, f32, M) MYR_BINOPS_F(X, f64, M)
+/* R, A (and K) */
+#define MYR_VAL1(X, M)                                                        \
+	MYR_BINOPS_K(X, i32, M) MYR_BINOPS_K(X, i64, M) MYR_UNOPS(X, M)       \
+	MYR_LOADS(X, M)
+/* A and a branch */
+#define MYR_BR1(X, M) MYR_BRCMP_ALL(X, M) MYR_BRZ(X, M)
+
 #define MYR_OPS(X)                                                            \
-	MYR_BINOPS_I(X, i32)                                                  \
-	MYR_BINOPS_I(X, i64)                                                  \
-	MYR_BINOPS_F(X, f32)                                                  \
-	MYR_BINOPS_F(X, f64)                                                  \
-	MYR_BINOPS_K(X, i32)                                                  \
-	MYR_BINOPS_K(X, i64)                                                  \
-	MYR_UNOPS(X)                                                          \
-	MYR_MEMOPS(X)                                                         \
+	MYR_VAL2(X, )                                                         \
+	MYR_VAL1(X, )                                                         \
+	MYR_STORES(X, )                                                       \
 	MYR_MEMOPS_ABS(X)                                                     \
-	MYR_BRCMP_ALL(X)                                                      \
+	MYR_BR1(X, )                                                          \
 	/* R, A */                                                            \
 	X(copy, 2)                                                            \
 	/* R; then a 64-bit immediate cell */                                 \
@@ -109,8 +144,6 @@
 	X(br, 2)                                                              \
 	/* OFF, COST */                                                       \
 	X(br_loop, 2)                                                         \
-	/* A, OFF (and A, OFF, COST for the loop forms) */                    \
-	X(br_nz, 2) X(br_z, 2) X(br_nz_loop, 3) X(br_z_loop, 3)               \
 	/* A (index), N; then N+1 32-bit offsets, padded to cells */          \
 	X(br_table, 2)                                                        \
 	/* Returns. H is the frame header's slot (the function's param       \
@@ -162,7 +195,13 @@
 	/* R, I (function index) */                                           \
 	X(ref_func, 2)                                                        \
 	/* the bottom frame's return address: ends the run */                 \
-	X(exit, 1)
+	X(exit, 1)                                                            \
+	/* Accumulator variants. */                                           \
+	MYR_VAL2(X, _o) MYR_VAL2(X, _a) MYR_VAL2(X, _ao)                      \
+	MYR_VAL2(X, _b) MYR_VAL2(X, _bo)                                      \
+	MYR_VAL1(X, _o) MYR_VAL1(X, _a) MYR_VAL1(X, _ao)                      \
+	MYR_STORES(X, _a) MYR_STORES(X, _b)                                   \
+	MYR_BR1(X, _a)
 
 typedef enum Op {
 #define MYR_OP_ENUM(name, cells) OP_##name,

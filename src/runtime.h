@@ -27,10 +27,11 @@ typedef union Cell Cell;
 #endif
 
 /* Every handler receives the interpreter's registers as arguments so that
- * they live in machine registers across the tail-call chain. */
+ * they live in machine registers across the tail-call chain. `acc` is the
+ * accumulator: a value passed from one instruction to the next (ops.h). */
 #define OP_PARAMS                                                             \
 	const Cell *pc, uint64_t *fp, uint8_t *mem, uint64_t memsize,         \
-		int64_t fuel, Exec *ex
+		int64_t fuel, Exec *ex, uint64_t acc
 typedef MYR_CC int (*OpFn)(OP_PARAMS);
 
 union Cell {
@@ -142,13 +143,15 @@ struct Exec {
 	myr_table **tables;
 	myr_func **func_imps;     /* imported functions */
 
-	/* A paused run: where to resume, and the fuel it had left. */
+	/* A paused run: where to resume, the fuel it had left, and the
+	 * accumulator (a loop's branch may be about to consume it). */
 	const Cell *pc;
 	size_t fp_off;
 	int64_t fuel_left;
 	uint64_t wake_at;  /* a BLOCKED run's CLOCK_MONOTONIC ns, 0: none */
 	atomic_uchar wake; /* WAKE_* (myr_instance_wake may race a worker) */
 	bool resumed;      /* the next host call is one made again on waking */
+	uint64_t acc;
 
 	/* How the run ended if it trapped: compact, because a million
 	 * instances carry it; myr_instance_error expands it on demand. */

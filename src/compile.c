@@ -217,8 +217,17 @@ static void emit_r(Comp *c, Op op, unsigned cells, uint32_t r, uint32_t a,
 
 static void emit_copy(Comp *c, uint32_t dst, uint32_t src)
 {
-	if (dst != src)
-		emit_r(c, OP_copy, 2, dst, src, 0, 0);
+	if (dst == src)
+		return;
+	if (c->last != NONE && c->last_op == OP_copy && !dead(c)) {
+		/* Two copies in a row are one instruction. */
+		const uint32_t *f = (const uint32_t *)&c->code[c->last + 1];
+		uint32_t r1 = f[0], a1 = f[1];
+		c->ncode = c->last;
+		emit_r(c, OP_copy2, 3, dst, src, r1, a1);
+		return;
+	}
+	emit_r(c, OP_copy, 2, dst, src, 0, 0);
 }
 
 static void emit_const(Comp *c, uint32_t dst, uint64_t k)
@@ -884,6 +893,26 @@ static bool abs_address(const Val *a, uint32_t offset, uint32_t *ea)
 	return true;
 }
 
+/* If the address a (a temp at height h) was computed as x + k by the
+ * instruction just emitted, that instruction is taken back: the memory
+ * access adds k itself (its D field, ops.h). Returns the slot of x, k and
+ * whether x is in the accumulator. */
+static bool fold_address(Comp *c, const Val *a, uint32_t h, uint32_t *x,
+			 uint32_t *k, unsigned *mode)
+{
+	if (dead(c) || a->kind != K_TEMP || c->last == NONE ||
+	    !c->last_has_r)
+		return false;
+	const uint32_t *f = (const uint32_t *)&c->code[c->last + 1];
+	if (f[0] != c->T + h || acc_base(c->last_op, mode) != OP_i32_add_k)
+		return false;
+	*x = f[1];
+	*k = f[2];
+	c->ncode = c->last;
+	c->last = NONE;
+	return true;
+}
+
 static Op abs_form(Op op)
 {
 	return (Op)(OP_i32_load_abs + (op - OP_i32_load));
@@ -902,8 +931,13 @@ static bool load(Comp *c, ValType t, Op op, unsigned natural_log2)
 		emit_r(c, abs_form(op), 2, c->T + h, ea, 0, 0);
 		return true;
 	}
-	unsigned m = take_acc(c, &a, h) ? ACC_A : 0;
-	emit_r(c, acc_op(op, m), 3, c->T + h, slot_of(c, &a, h), offset, 0);
+	uint32_t sa, k = 0;
+	unsigned m;
+	if (!fold_address(c, &a, h, &sa, &k, &m)) {
+		m = take_acc(c, &a, h) ? ACC_A : 0;
+		sa = slot_of(c, &a, h);
+	}
+	emit_r(c, acc_op(op, m), 3, c->T + h, sa, offset, k);
 	return true;
 }
 
@@ -924,15 +958,23 @@ static bool store(Comp *c, ValType t, Op op, unsigned natural_log2)
 		put(c, at, 1, ea);
 		return true;
 	}
-	unsigned m = take_acc(c, &v, h + 1) ? ACC_B
-		     : take_acc(c, &a, h)   ? ACC_A
-					    : 0;
-	uint32_t sa = slot_of(c, &a, h);
+	/* The value, when computed last, comes in acc; otherwise the
+	 * address may have been. */
+	uint32_t sa, k = 0;
+	unsigned m;
+	if (take_acc(c, &v, h + 1)) {
+		m = ACC_B;
+		sa = slot_of(c, &a, h);
+	} else if (!fold_address(c, &a, h, &sa, &k, &m)) {
+		m = take_acc(c, &a, h) ? ACC_A : 0;
+		sa = slot_of(c, &a, h);
+	}
 	uint32_t sv = slot_of(c, &v, h + 1);
 	uint32_t at = emit(c, acc_op(op, m), 3);
 	put(c, at, 0, sa);
 	put(c, at, 1, sv);
 	put(c, at, 2, offset);
+	put(c, at, 3, k);
 	return true;
 }
 
@@ -1108,11 +1150,29 @@ static bool op_local(Comp *c, uint8_t opcode)
 	for (uint32_t i = 0; i < c->nvals; i++)
 		if (c->vals[i].kind == K_LOCAL && c->vals[i].slot == slot)
 			aliased = true;
-	if (!aliased && v.kind == K_TEMP && c->last != NONE &&
-	    c->last_has_r &&
+	if (v.kind == K_TEMP && c->last != NONE && c->last_has_r &&
 	    ((uint32_t *)&c->code[c->last + 1])[0] == c->T + h) {
 		/* The previous instruction computed the value: let it
-		 * write the local directly. */
+		 * write the local directly. Stack entries that still refer
+		 * to the local need its old value: the instruction is taken
+		 * back, they are copied out, and it is put back after them
+		 * (it reads nothing they write: its operands were above
+		 * them on the stack). */
+		if (aliased) {
+			Cell saved[4];
+			uint32_t n = here(c) - c->last;
+			Op op = c->last_op;
+			memcpy(saved, &c->code[c->last], n * sizeof *saved);
+			c->ncode = c->last;
+			c->last = NONE;
+			for (uint32_t i = 0; i < c->nvals; i++)
+				if (c->vals[i].kind == K_LOCAL &&
+				    c->vals[i].slot == slot)
+					materialize(c, i);
+			uint32_t at = emit(c, op, n);
+			if (at != NONE)
+				memcpy(&c->code[at], saved, n * sizeof *saved);
+		}
 		put(c, c->last, 0, slot);
 		c->last_has_r = false;
 		if (opcode == 0x22)

@@ -498,11 +498,13 @@ TRUNC_SAT(i64_trunc_sat_f64_u, f64_of, uint64_t, -1.0,
 /* Memory                                                              */
 
 /* Every access checks addr + offset + size <= memsize explicitly: no
- * guard regions, so a million small memories fit in the address space. */
+ * guard regions, so a million small memories fit in the address space.
+ * The address operand is A + D, wrapped to 32 bits, where D is the
+ * constant of an i32.add the compiler folded in (ops.h). */
 #define LOAD_GEN(hname, IA, OUT, T, conv)                                     \
 	H(hname)                                                              \
 	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)IA(1) + F(2);               \
+		uint64_t ea = (uint64_t)(uint32_t)(IA(1) + F(3)) + F(2);      \
 		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
 			TRAP(MYR_TRAP_MEMORY_OOB);                            \
 		T v;                                                          \
@@ -527,7 +529,7 @@ LOAD(i64_load32_u, uint32_t, v)
 #define STORE_GEN(hname, IA, IB, T)                                           \
 	H(hname)                                                              \
 	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)IA(0) + F(2);               \
+		uint64_t ea = (uint64_t)(uint32_t)(IA(0) + F(3)) + F(2);      \
 		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
 			TRAP(MYR_TRAP_MEMORY_OOB);                            \
 		T v = (T)IB(1);                                               \
@@ -753,6 +755,13 @@ H(copy)
 {
 	fp[F(0)] = fp[F(1)];
 	NEXT(2);
+}
+
+H(copy2)
+{
+	fp[F(2)] = fp[F(3)];
+	fp[F(0)] = fp[F(1)];
+	NEXT(3);
 }
 
 H(const)

@@ -91,8 +91,11 @@
 	X(i64_trunc_sat_f32_u##M, 2) X(i64_trunc_sat_f64_s##M, 2)             \
 	X(i64_trunc_sat_f64_u##M, 2) X(ref_is_null##M, 2)
 
-/* Loads: R, A (address), K (offset). Stores: A (address), B (value), K.
- * f32/f64 use the i32/i64 forms: values are bit patterns in slots. */
+/* Loads: R, A (address), K (offset), D. Stores: A (address), B (value),
+ * K, D. The address is A + D wrapped to 32 bits: D is the constant of an
+ * i32.add that computed the address and was folded in (wasm adds the
+ * offset K without wrapping, so D and K cannot be merged). f32/f64 use
+ * the i32/i64 forms: values are bit patterns in slots. */
 #define MYR_LOADS(X, M)                                                       \
 	X(i32_load##M, 3) X(i64_load##M, 3) X(i32_load8_s##M, 3)              \
 	X(i32_load8_u##M, 3) X(i32_load16_s##M, 3) X(i32_load16_u##M, 3)      \
@@ -136,6 +139,8 @@
 	MYR_BR1(X, )                                                          \
 	/* R, A */                                                            \
 	X(copy, 2)                                                            \
+	/* R, A, R1, A1: copies A1 to R1, then A to R */                      \
+	X(copy2, 3)                                                           \
 	/* R; then a 64-bit immediate cell */                                 \
 	X(const, 3)                                                           \
 	/* R, A, B, C: R = C ? A : B */                                       \

@@ -92,6 +92,9 @@ typedef struct Comp {
 	uint32_t last;
 	Op last_op;
 	bool last_has_r;
+	/* The instruction before `last`, if no label came between. */
+	uint32_t prev;
+	Op prev_op;
 	bool oom;
 } Comp;
 
@@ -171,6 +174,8 @@ static uint32_t emit(Comp *c, Op op, unsigned cells)
 	c->code[at].fn = op_handlers[op];
 	memset(&c->code[at + 1], 0, (cells - 1) * sizeof(Cell));
 	c->ncode += cells;
+	c->prev = c->last;
+	c->prev_op = c->last_op;
 	c->last = at;
 	c->last_op = op;
 	c->last_has_r = false;
@@ -192,7 +197,18 @@ static inline void put64(Comp *c, uint32_t at, unsigned cell, uint64_t v)
 /* A label is about to be placed: no peephole may look across it. */
 static inline void label_here(Comp *c)
 {
-	c->last = NONE;
+	c->last = c->prev = NONE;
+}
+
+/* Takes back the last instruction; the one before becomes the last (its
+ * result can no longer be retargeted). */
+static void unemit_last(Comp *c)
+{
+	c->ncode = c->last;
+	c->last = c->prev;
+	c->last_op = c->prev_op;
+	c->last_has_r = false;
+	c->prev = NONE;
 }
 
 static uint32_t here(const Comp *c)
@@ -275,7 +291,7 @@ enum { ACC_O = 1, ACC_A = 2, ACC_B = 4 };
 #define VAL2_N (OP_i32_add_k - OP_i32_add)
 #define VAL1_N (OP_i32_store - OP_i32_add_k)
 #define STORE_N (OP_i32_load_abs - OP_i32_store)
-#define BR1_N (OP_copy - OP_br_i32_eq)
+#define BR1_N (OP_br_add_i32_loop_eq - OP_br_i32_eq)
 static const struct AccBlock {
 	Op first, base;
 	unsigned n, mode;
@@ -724,16 +740,14 @@ static bool pop_cond(Comp *c, Cond *cond)
 					cond->a = f[2];
 					cond->b = f[1];
 				}
-				c->ncode = c->last;
-				c->last = NONE;
+				unemit_last(c);
 				return true;
 			}
 			if (op == OP_i32_eqz || op == OP_i64_eqz) {
 				*cond = (Cond){.negate_zero = true,
 					       .acc = mode != 0,
 					       .slot = f[1]};
-				c->ncode = c->last;
-				c->last = NONE;
+				unemit_last(c);
 				return true;
 			}
 		}
@@ -751,7 +765,23 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 {
 	bool is_loop = loop != NULL;
 	uint32_t at;
-	if (cond->fused) {
+	if (cond->fused && is_loop && !cond->is64 && !cond->acc &&
+	    c->last != NONE && c->last_op == OP_i32_add_k && !dead(c)) {
+		/* A loop's counter step and its test: one instruction. */
+		uint8_t cmp = negate ? cmp_negate[cond->cmp] : cond->cmp;
+		const uint32_t *f = (const uint32_t *)&c->code[c->last + 1];
+		uint32_t r = f[0], x = f[1], d = f[2];
+		unemit_last(c);
+		Op op = (Op)((cond->imm ? OP_br_add_i32k_loop_eq
+					: OP_br_add_i32_loop_eq) + cmp);
+		at = emit(c, op, 4);
+		put(c, at, 0, cond->a);
+		put(c, at, 1, cond->b);
+		put(c, at, 4, r);
+		put(c, at, 5, x);
+		put(c, at, 6, d);
+		*field = 2;
+	} else if (cond->fused) {
 		uint8_t cmp = negate ? cmp_negate[cond->cmp] : cond->cmp;
 		unsigned variant = (is_loop ? 4 : 0) + (cond->imm ? 2 : 0) +
 				   (cond->is64 ? 1 : 0);

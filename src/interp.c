@@ -879,6 +879,38 @@ BRCMP_FORMS(le_u, uint32_t, uint64_t, <=)
 BRCMP_FORMS(ge_s, int32_t, int64_t, >=)
 BRCMP_FORMS(ge_u, uint32_t, uint64_t, >=)
 
+/* The counter step of a loop fused into its back-edge test. A pause
+ * happens after the step, so the run resumes at the branch target. */
+#define BRADD(name, T, getb, cmp)                                             \
+	H(br_##name)                                                          \
+	{                                                                     \
+		fp[F(4)] = (uint32_t)(fp[F(5)] + F(6));                       \
+		T a = (T)fp[F(0)];                                            \
+		T b = getb;                                                   \
+		if (a cmp b) {                                                \
+			int64_t cost = F(3);                                  \
+			pc += FS(2);                                          \
+			if (UNLIKELY(fuel <= 0))                              \
+				PAUSE();                                      \
+			fuel -= cost;                                         \
+			DISPATCH();                                           \
+		}                                                             \
+		NEXT(4);                                                      \
+	}
+#define BRADD_FORMS(suffix, T, cmp)                                           \
+	BRADD(add_i32_loop_##suffix, T, (T)fp[F(1)], cmp)                     \
+	BRADD(add_i32k_loop_##suffix, T, (T)F(1), cmp)
+BRADD_FORMS(eq, uint32_t, ==)
+BRADD_FORMS(ne, uint32_t, !=)
+BRADD_FORMS(lt_s, int32_t, <)
+BRADD_FORMS(lt_u, uint32_t, <)
+BRADD_FORMS(gt_s, int32_t, >)
+BRADD_FORMS(gt_u, uint32_t, >)
+BRADD_FORMS(le_s, int32_t, <=)
+BRADD_FORMS(le_u, uint32_t, <=)
+BRADD_FORMS(ge_s, int32_t, >=)
+BRADD_FORMS(ge_u, uint32_t, >=)
+
 H(br_table)
 {
 	uint32_t i = (uint32_t)fp[F(0)];

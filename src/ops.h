@@ -137,6 +137,9 @@
 	MYR_STORES(X, )                                                       \
 	MYR_MEMOPS_ABS(X)                                                     \
 	MYR_BR1(X, )                                                          \
+	/* A, B (or K), OFF, COST, R, X, D: a loop's back-edge test preceded \
+	 * by its counter step, R = X + D (i32) */                            \
+	MYR_BRCMP(X, add_i32_loop, ) MYR_BRCMP(X, add_i32k_loop, )            \
 	/* R, A */                                                            \
 	X(copy, 2)                                                            \
 	/* R, A, R1, A1: copies A1 to R1, then A to R */                      \

@@ -774,7 +774,7 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 		unemit_last(c);
 		Op op = (Op)((cond->imm ? OP_br_add_i32k_loop_eq
 					: OP_br_add_i32_loop_eq) + cmp);
-		at = emit(c, op, 4);
+		at = emit(c, op, 5);
 		put(c, at, 0, cond->a);
 		put(c, at, 1, cond->b);
 		put(c, at, 4, r);

@@ -895,7 +895,7 @@ BRCMP_FORMS(ge_u, uint32_t, uint64_t, >=)
 			fuel -= cost;                                         \
 			DISPATCH();                                           \
 		}                                                             \
-		NEXT(4);                                                      \
+		NEXT(5);                                                      \
 	}
 #define BRADD_FORMS(suffix, T, cmp)                                           \
 	BRADD(add_i32_loop_##suffix, T, (T)fp[F(1)], cmp)                     \

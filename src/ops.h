@@ -47,12 +47,13 @@
 
 /* Fused compare-and-branch: A, B, OFF (and A, K, OFF for _k). The _loop
  * forms are back-edges: a fourth field holds the fuel cost. */
-#define MYR_BRCMP(X, T, M)                                                    \
-	X(br_##T##_eq##M, 3) X(br_##T##_ne##M, 3) X(br_##T##_lt_s##M, 3)      \
-	X(br_##T##_lt_u##M, 3) X(br_##T##_gt_s##M, 3)                         \
-	X(br_##T##_gt_u##M, 3) X(br_##T##_le_s##M, 3)                         \
-	X(br_##T##_le_u##M, 3) X(br_##T##_ge_s##M, 3)                         \
-	X(br_##T##_ge_u##M, 3)
+#define MYR_BRCMP_N(X, T, M, N)                                               \
+	X(br_##T##_eq##M, N) X(br_##T##_ne##M, N) X(br_##T##_lt_s##M, N)      \
+	X(br_##T##_lt_u##M, N) X(br_##T##_gt_s##M, N)                         \
+	X(br_##T##_gt_u##M, N) X(br_##T##_le_s##M, N)                         \
+	X(br_##T##_le_u##M, N) X(br_##T##_ge_s##M, N)                         \
+	X(br_##T##_ge_u##M, N)
+#define MYR_BRCMP(X, T, M) MYR_BRCMP_N(X, T, M, 3)
 #define MYR_BRCMP_ALL(X, M)                                                   \
 	MYR_BRCMP(X, i32, M) MYR_BRCMP(X, i64, M) MYR_BRCMP(X, i32k, M)       \
 	MYR_BRCMP(X, i64k, M) MYR_BRCMP(X, i32_loop, M)                       \
@@ -139,7 +140,8 @@
 	MYR_BR1(X, )                                                          \
 	/* A, B (or K), OFF, COST, R, X, D: a loop's back-edge test preceded \
 	 * by its counter step, R = X + D (i32) */                            \
-	MYR_BRCMP(X, add_i32_loop, ) MYR_BRCMP(X, add_i32k_loop, )            \
+	MYR_BRCMP_N(X, add_i32_loop, , 5)                                   \
+	MYR_BRCMP_N(X, add_i32k_loop, , 5)            \
 	/* R, A */                                                            \
 	X(copy, 2)                                                            \
 	/* R, A, R1, A1: copies A1 to R1, then A to R */                      \

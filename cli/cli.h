@@ -18,19 +18,19 @@ typedef struct Options {
 	const char *module; /* the first positional argument */
 	const char **args;  /* the other positional arguments */
 	size_t nargs;
-	const char **envs;  /* --env KEY=VALUE or KEY */
+	const char **envs; /* --env KEY=VALUE or KEY */
 	size_t nenvs;
-	const char **dirs;  /* --dir HOST[::GUEST] */
+	const char **dirs; /* --dir HOST[::GUEST] */
 	size_t ndirs;
-	const char *invoke; /* --invoke */
-	int64_t fuel;       /* --fuel: total, or per slice with --instances */
-	uint64_t instances; /* --instances; 0: one instance, one call */
-	uint32_t threads;   /* --threads; 0: one per CPU */
-	uint64_t slice_ns;  /* --slice */
+	const char *invoke;   /* --invoke */
+	int64_t fuel;	      /* --fuel: total, or per slice with --instances */
+	uint64_t instances;   /* --instances; 0: one instance, one call */
+	uint32_t threads;     /* --threads; 0: one per CPU */
+	uint64_t slice_ns;    /* --slice */
 	uint64_t duration_ns; /* --duration; 0: until done */
 	uint64_t max_memory;  /* --max-memory; 0: the default */
 	uint64_t max_stack;   /* --max-stack; 0: the default */
-	bool json;          /* --json */
+	bool json;	      /* --json */
 	bool help;
 } Options;
 

@@ -72,8 +72,8 @@ static bool parse_duration(const char *value, uint64_t *ns)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = {{"", 1},	  {"ns", 1},	{"us", 1e3}, {"ms", 1e6},
-		     {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+	} units[] = {{"", 1},	 {"ns", 1},   {"us", 1e3},  {"ms", 1e6},
+		     {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	for (size_t i = 0; i < COUNT_OF(units); i++)
 		if (strcmp(end, units[i].unit) == 0) {
 			*ns = (uint64_t)(v * units[i].ns);
@@ -93,9 +93,9 @@ static bool parse_size(const char *value, uint64_t *bytes)
 	static const struct {
 		const char *unit;
 		unsigned shift;
-	} units[] = {{"", 0},	  {"B", 0},	{"K", 10},   {"KiB", 10},
-		     {"KB", 10},  {"M", 20},	{"MiB", 20}, {"MB", 20},
-		     {"G", 30},	  {"GiB", 30}, {"GB", 30}};
+	} units[] = {{"", 0},	 {"B", 0},    {"K", 10},   {"KiB", 10},
+		     {"KB", 10}, {"M", 20},   {"MiB", 20}, {"MB", 20},
+		     {"G", 30},	 {"GiB", 30}, {"GB", 30}};
 	for (size_t i = 0; i < COUNT_OF(units); i++)
 		if (strcmp(end, units[i].unit) == 0) {
 			if (v > (UINT64_MAX >> units[i].shift))
@@ -111,8 +111,7 @@ static bool set_count(uint64_t *out, const char *value, uint64_t max)
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(value, &end, 10);
-	if (errno || *end || end == value || n == 0 || n > max ||
-	    *value == '-')
+	if (errno || *end || end == value || n == 0 || n > max || *value == '-')
 		return false;
 	*out = n;
 	return true;
@@ -211,8 +210,7 @@ static const Option options[] = {
 	 "index if NAME takes one i32) and the figures go to stdout",
 	 set_instances},
 	{"--threads", "T", CMD_RUN,
-	 "worker threads for --instances (default: one per CPU)",
-	 set_threads},
+	 "worker threads for --instances (default: one per CPU)", set_threads},
 	{"--slice", "TIME", CMD_RUN,
 	 "time slice per instance, e.g. 1us, 500ns, 2ms (default 1us)",
 	 set_slice},
@@ -322,12 +320,15 @@ static void usage(FILE *out)
 		print_option(out, &options[i]);
 	fprintf(out,
 		"  --version\n      print the version\n\n"
-		"WASI: every module can import wasi_snapshot_preview1 (programs "
-		"built with\nclang --target=wasm32-wasi run unchanged); any "
-		"other import is a link error.\n\n"
-		"With --invoke, arguments are parsed by the function's parameter "
-		"types:\nintegers in decimal or 0x hex, floats as decimal, hex, "
-		"nan, inf or -inf.\nResults print one per line as TYPE:VALUE.\n"
+		"WASI: every module can import wasi_snapshot_preview1 "
+		"(programs built with\n"
+		"clang --target=wasm32-wasi run unchanged); any other import "
+		"is a link error.\n\n"
+		"With --invoke, arguments are parsed by the function's "
+		"parameter types:\n"
+		"integers in decimal or 0x hex, floats as decimal, hex, nan, "
+		"inf or -inf.\n"
+		"Results print one per line as TYPE:VALUE.\n"
 		"Sizes take K, M, G (KiB, MiB, GiB); times take ns, us, ms, s, "
 		"m, h.\n\n%s",
 		exit_help);
@@ -846,9 +847,9 @@ static int parse_args(const Options *o, const myr_functype *ft, myr_val *args)
 /* --fuel N: the call gets N units in all. It runs as a pausable call,
  * given what is left each time: a yield (sched_yield) comes back with fuel
  * left, a sleep is waited out here, and running out is a trap. */
-static bool call_with_fuel(const Options *o, myr_instance *inst,
-			   myr_func *func, const myr_val *args, size_t nargs,
-			   myr_val *results, size_t nresults, myr_error *err)
+static bool call_with_fuel(const Options *o, myr_instance *inst, myr_func *func,
+			   const myr_val *args, size_t nargs, myr_val *results,
+			   size_t nresults, myr_error *err)
 {
 	if (!myr_instance_start(inst, func, args, nargs, err))
 		return false;
@@ -872,11 +873,10 @@ static bool call_with_fuel(const Options *o, myr_instance *inst,
 			struct timespec t = {(time_t)(at / 1000000000u),
 					     (long)(at % 1000000000u)};
 			if (at)
-				clock_nanosleep(CLOCK_MONOTONIC,
-						TIMER_ABSTIME, &t, NULL);
+				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+						&t, NULL);
 			else
-				nanosleep(&(struct timespec){0, 1000000},
-					  NULL);
+				nanosleep(&(struct timespec){0, 1000000}, NULL);
 			continue;
 		}
 		if (st != MYR_STATUS_DONE) {

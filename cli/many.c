@@ -25,8 +25,8 @@
 typedef struct Run {
 	const Options *o;
 	myr_sched *sched;
-	bool command;     /* a WASI command (_start), not --invoke */
-	FILE *figures;    /* where the summary goes */
+	bool command;  /* a WASI command (_start), not --invoke */
+	FILE *figures; /* where the summary goes */
 	atomic_uint_fast64_t results_sum;
 	atomic_uint_fast64_t exited_zero, exited_nonzero;
 	pthread_mutex_t lock; /* first_trap, failed_* */
@@ -107,8 +107,10 @@ static uint64_t rss_peak_bytes(void)
 static uint64_t result_bits(const myr_val *v)
 {
 	switch (v->type) {
-	case MYR_I32: return (uint32_t)v->of.i32;
-	case MYR_I64: return (uint64_t)v->of.i64;
+	case MYR_I32:
+		return (uint32_t)v->of.i32;
+	case MYR_I64:
+		return (uint64_t)v->of.i64;
 	case MYR_F32: {
 		uint32_t b;
 		memcpy(&b, &v->of.f32, 4);
@@ -119,7 +121,8 @@ static uint64_t result_bits(const myr_val *v)
 		memcpy(&b, &v->of.f64, 8);
 		return b;
 	}
-	default: return (uint64_t)(uintptr_t)v->of.externref;
+	default:
+		return (uint64_t)(uintptr_t)v->of.externref;
 	}
 }
 
@@ -232,8 +235,8 @@ static int pick_export(const Options *o, const Loaded *l, const char **name,
 			*name, d.func.nparams);
 		return EXIT_USAGE;
 	}
-	fprintf(stderr, "%s: no exported function \"%s\"%s\n", o->module,
-		*name, o->invoke ? "" : " (name one with --invoke)");
+	fprintf(stderr, "%s: no exported function \"%s\"%s\n", o->module, *name,
+		o->invoke ? "" : " (name one with --invoke)");
 	return EXIT_USAGE;
 }
 
@@ -302,16 +305,17 @@ static int spawn_all(const Options *o, Loaded *l, Run *r, const char *name,
 			return EXIT_USAGE;
 		}
 		myr_val arg = {.type = MYR_I32, .of.i32 = (int32_t)i};
-		if (!myr_instance_start(inst, x.of.func, &arg, pass_index ? 1 : 0,
-					&err)) {
+		if (!myr_instance_start(inst, x.of.func, &arg,
+					pass_index ? 1 : 0, &err)) {
 			myr_instance_free(inst);
 			fprintf(stderr, "myriad: instance %" PRIu64 ": ", i);
 			return report_error(o, &err);
 		}
 		if (!myr_sched_add(r->sched, inst)) {
 			myr_instance_free(inst);
-			fprintf(stderr, "myriad: out of memory for the run queue "
-					"after %" PRIu64 " instances\n",
+			fprintf(stderr,
+				"myriad: out of memory for the run queue "
+				"after %" PRIu64 " instances\n",
 				i);
 			return EXIT_TRAP;
 		}
@@ -349,17 +353,18 @@ static void print_json(const Options *o, const Run *r, const Figures *f)
 	 * of the "trapped" did so. */
 	cJSON_AddNumberToObject(j, "exited_zero",
 				(double)atomic_load(&((Run *)r)->exited_zero));
-	cJSON_AddNumberToObject(j, "exited_nonzero",
-				(double)atomic_load(&((Run *)r)->exited_nonzero));
+	cJSON_AddNumberToObject(
+		j, "exited_nonzero",
+		(double)atomic_load(&((Run *)r)->exited_nonzero));
 	cJSON_AddRawToObject(j, "results_sum", sum);
 	cJSON_AddNumberToObject(j, "slices", (double)f->st.slices);
 	cJSON_AddNumberToObject(j, "wall_s", f->wall_s);
 	cJSON_AddNumberToObject(j, "cpu_s", f->cpu_s);
 	cJSON_AddNumberToObject(j, "rss_peak_bytes", (double)rss_peak_bytes());
 	cJSON_AddNumberToObject(j, "overhead_bytes_per_instance", f->overhead);
-	cJSON_AddNumberToObject(j, "spawn_ns_per_instance",
-				r->spawned ? f->spawn_s * 1e9 / (double)r->spawned
-					   : 0);
+	cJSON_AddNumberToObject(
+		j, "spawn_ns_per_instance",
+		r->spawned ? f->spawn_s * 1e9 / (double)r->spawned : 0);
 	cJSON_AddNumberToObject(j, "switch_ns", f->st.switch_ns);
 	cJSON_AddNumberToObject(j, "slice_ns_p50", f->st.slice_ns_p50);
 	cJSON_AddNumberToObject(j, "slice_ns_p99", f->st.slice_ns_p99);
@@ -399,8 +404,8 @@ static void print_summary(const Options *o, const Run *r, const Figures *f)
 	char rss[32], peak[32];
 	human_bytes(rss, sizeof rss, (double)(f->rss_spawned - f->rss_before));
 	human_bytes(peak, sizeof peak, (double)rss_peak_bytes());
-	fprintf(r->figures, "%s: %" PRIu64 " instances%s\n", o->module, r->spawned,
-	       f->stopped ? " (stopped before the end)" : "");
+	fprintf(r->figures, "%s: %" PRIu64 " instances%s\n", o->module,
+		r->spawned, f->stopped ? " (stopped before the end)" : "");
 	/* The scheduler counts a proc_exit as a trap; say which it was. */
 	uint64_t ok = atomic_load(&((Run *)r)->exited_zero);
 	uint64_t bad = atomic_load(&((Run *)r)->exited_nonzero);
@@ -409,25 +414,31 @@ static void print_summary(const Options *o, const Run *r, const Figures *f)
 		" exited non-zero, %" PRIu64 " trapped, %" PRIu64 " left\n",
 		f->st.completed + ok, bad, f->st.trapped - ok - bad,
 		f->st.live);
-	fprintf(r->figures, "  results     sum %" PRIu64 " (first results, mod 2^64)\n",
-	       (uint64_t)atomic_load(&((Run *)r)->results_sum));
-	fprintf(r->figures, "  spawn       %.0f ns per instance (%.2f s), after committing "
-	       "their memory in bulk in %.2f s\n",
-	       r->spawned ? f->spawn_s * 1e9 / (double)r->spawned : 0,
-	       f->spawn_s, f->reserve_s);
-	fprintf(r->figures, "  memory      %s more RSS after spawning; %.0f bytes per "
-	       "instance beyond linear memory; peak RSS %s\n",
-	       rss, f->overhead, peak);
-	fprintf(r->figures, "  slices      %" PRIu64 " on %u threads: p50 %.0f ns, p99 "
-	       "%.0f ns, mean %.0f ns (target %" PRIu64 " ns)\n",
-	       f->st.slices, f->st.threads, f->st.slice_ns_p50,
-	       f->st.slice_ns_p99, f->st.slice_ns_mean,
-	       o->slice_ns ? o->slice_ns : 1000);
+	fprintf(r->figures,
+		"  results     sum %" PRIu64 " (first results, mod 2^64)\n",
+		(uint64_t)atomic_load(&((Run *)r)->results_sum));
+	fprintf(r->figures,
+		"  spawn       %.0f ns per instance (%.2f s), after committing "
+		"their memory in bulk in %.2f s\n",
+		r->spawned ? f->spawn_s * 1e9 / (double)r->spawned : 0,
+		f->spawn_s, f->reserve_s);
+	fprintf(r->figures,
+		"  memory      %s more RSS after spawning; %.0f bytes per "
+		"instance beyond linear memory; peak RSS %s\n",
+		rss, f->overhead, peak);
+	fprintf(r->figures,
+		"  slices      %" PRIu64 " on %u threads: p50 %.0f ns, p99 "
+		"%.0f ns, mean %.0f ns (target %" PRIu64 " ns)\n",
+		f->st.slices, f->st.threads, f->st.slice_ns_p50,
+		f->st.slice_ns_p99, f->st.slice_ns_mean,
+		o->slice_ns ? o->slice_ns : 1000);
 	fprintf(r->figures, "  switch      %.1f ns between slices (sampled)\n",
-	       f->st.switch_ns);
-	fprintf(r->figures, "  fairness    %" PRIu64 "..%" PRIu64 " slices per instance\n",
-	       f->st.slices_per_instance_min, f->st.slices_per_instance_max);
-	fprintf(r->figures, "  time        %.2f s wall, %.2f s CPU\n", f->wall_s, f->cpu_s);
+		f->st.switch_ns);
+	fprintf(r->figures,
+		"  fairness    %" PRIu64 "..%" PRIu64 " slices per instance\n",
+		f->st.slices_per_instance_min, f->st.slices_per_instance_max);
+	fprintf(r->figures, "  time        %.2f s wall, %.2f s CPU\n",
+		f->wall_s, f->cpu_s);
 	if (r->have_trap)
 		fprintf(r->figures, "  first trap  %s\n", r->first_trap);
 }
@@ -471,8 +482,9 @@ int run_many(const Options *o, Loaded *l)
 	 * machine's cost, reported apart from the runtime's spawn cost. */
 	double tr = now_s();
 	if (!myr_module_reserve(l->module, o->instances))
-		fprintf(stderr, "myriad: could not reserve room for %" PRIu64
-				" instances; continuing\n",
+		fprintf(stderr,
+			"myriad: could not reserve room for %" PRIu64
+			" instances; continuing\n",
 			o->instances);
 	f.reserve_s = now_s() - tr;
 	double t0 = now_s();
@@ -486,8 +498,8 @@ int run_many(const Options *o, Loaded *l)
 		 * linear memory committed: headers, stacks, globals,
 		 * queues. */
 		double added = (double)f.rss_spawned - (double)f.rss_before;
-		double memory = (double)(es1.memory_populated -
-					 es0.memory_populated);
+		double memory =
+			(double)(es1.memory_populated - es0.memory_populated);
 		f.overhead = (added - memory) / (double)r.spawned;
 	}
 	if (r.tty)

@@ -74,12 +74,12 @@ typedef struct myr_functype {
 
 typedef enum myr_errkind {
 	MYR_OK = 0,
-	MYR_ERR_MALFORMED,   /* the bytes are not a WebAssembly binary */
-	MYR_ERR_INVALID,     /* well-formed but fails validation */
-	MYR_ERR_LINK,        /* an import is missing or has the wrong type */
-	MYR_ERR_TRAP,        /* execution trapped; see myr_error.trap */
-	MYR_ERR_RESOURCE,    /* a configured limit or the host ran out */
-	MYR_ERR_ARGUMENT,    /* the API was called with wrong arguments */
+	MYR_ERR_MALFORMED, /* the bytes are not a WebAssembly binary */
+	MYR_ERR_INVALID,   /* well-formed but fails validation */
+	MYR_ERR_LINK,	   /* an import is missing or has the wrong type */
+	MYR_ERR_TRAP,	   /* execution trapped; see myr_error.trap */
+	MYR_ERR_RESOURCE,  /* a configured limit or the host ran out */
+	MYR_ERR_ARGUMENT,  /* the API was called with wrong arguments */
 } myr_errkind;
 
 typedef enum myr_trap {
@@ -94,9 +94,9 @@ typedef enum myr_trap {
 	MYR_TRAP_UNINITIALIZED_ELEMENT,
 	MYR_TRAP_INDIRECT_TYPE_MISMATCH,
 	MYR_TRAP_STACK_EXHAUSTED,
-	MYR_TRAP_HOST,   /* raised by a host function, message in myr_error */
-	MYR_TRAP_EXIT,   /* a host function ended the instance (e.g. proc_exit) */
-	MYR_TRAP_LIMIT,  /* a resource limit was hit (fuel, memory, instances) */
+	MYR_TRAP_HOST, /* raised by a host function, message in myr_error */
+	MYR_TRAP_EXIT, /* a host function ended the instance (e.g. proc_exit) */
+	MYR_TRAP_LIMIT, /* a resource limit was hit (fuel, memory, instances) */
 	MYR_TRAP_COUNT_
 } myr_trap;
 
@@ -104,15 +104,15 @@ typedef enum myr_trap {
 const char *myr_trap_message(myr_trap trap);
 
 #define MYR_NO_OFFSET UINT64_MAX
-#define MYR_NO_FUNC UINT32_MAX
+#define MYR_NO_FUNC   UINT32_MAX
 
 typedef struct myr_error {
 	myr_errkind kind;
-	myr_trap trap;        /* for MYR_ERR_TRAP */
-	int exit_code;        /* for MYR_TRAP_EXIT */
-	uint64_t offset;      /* byte offset in the module, or MYR_NO_OFFSET */
-	uint32_t func;        /* function index, or MYR_NO_FUNC */
-	char message[256];    /* one line, says what and where */
+	myr_trap trap;	   /* for MYR_ERR_TRAP */
+	int exit_code;	   /* for MYR_TRAP_EXIT */
+	uint64_t offset;   /* byte offset in the module, or MYR_NO_OFFSET */
+	uint32_t func;	   /* function index, or MYR_NO_FUNC */
+	char message[256]; /* one line, says what and where */
 } myr_error;
 
 /* ------------------------------------------------------------------ */
@@ -173,7 +173,7 @@ typedef enum myr_externkind {
 
 typedef struct myr_limits {
 	uint64_t min;
-	uint64_t max;  /* meaningful only if has_max */
+	uint64_t max; /* meaningful only if has_max */
 	bool has_max;
 } myr_limits;
 
@@ -185,18 +185,18 @@ typedef struct myr_externdesc {
 	const char *name;
 	size_t name_len;
 	myr_externkind kind;
-	myr_functype func;           /* MYR_EXTERN_FUNC */
-	myr_valtype elem;            /* MYR_EXTERN_TABLE: element type */
-	myr_limits limits;           /* TABLE (elements), MEMORY (pages) */
-	uint32_t page_size;          /* MEMORY: bytes per page */
-	myr_valtype global_type;     /* MYR_EXTERN_GLOBAL */
+	myr_functype func;	 /* MYR_EXTERN_FUNC */
+	myr_valtype elem;	 /* MYR_EXTERN_TABLE: element type */
+	myr_limits limits;	 /* TABLE (elements), MEMORY (pages) */
+	uint32_t page_size;	 /* MEMORY: bytes per page */
+	myr_valtype global_type; /* MYR_EXTERN_GLOBAL */
 	bool global_mutable;
 } myr_externdesc;
 
 /* Decodes, validates and compiles. The bytes are copied; on failure
  * returns NULL and fills err (offset and function index included). */
-myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes,
-			   size_t len, myr_error *err);
+myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes, size_t len,
+			   myr_error *err);
 void myr_module_free(myr_module *module);
 
 /* Bytes one instance takes besides its linear memories, and (in
@@ -232,7 +232,7 @@ typedef struct myr_extern {
 /* What a host function returns. */
 typedef enum myr_hostret {
 	MYR_HOST_OK = 0,
-	MYR_HOST_TRAP,  /* after myr_caller_trap() or myr_caller_exit() */
+	MYR_HOST_TRAP,	/* after myr_caller_trap() or myr_caller_exit() */
 	MYR_HOST_YIELD, /* done, and the caller's time slice ends here */
 	MYR_HOST_BLOCK, /* not done: see myr_caller_block */
 } myr_hostret;
@@ -271,8 +271,8 @@ myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns);
  * so a blocking host function can tell it from the first call. */
 bool myr_caller_resumed(myr_caller *caller);
 
-myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
-			   bool mutable_, myr_val init);
+myr_global *myr_global_new(myr_engine *engine, myr_valtype type, bool mutable_,
+			   myr_val init);
 void myr_global_free(myr_global *global);
 myr_val myr_global_get(const myr_global *global);
 /* Fails (returns false) if the global is immutable or the type differs. */
@@ -312,8 +312,8 @@ void myr_instance_free(myr_instance *inst);
 const myr_module *myr_instance_module(const myr_instance *inst);
 
 /* Looks an export up by name. The objects stay valid as long as inst. */
-bool myr_instance_export(myr_instance *inst, const char *name,
-			 size_t name_len, myr_extern *out);
+bool myr_instance_export(myr_instance *inst, const char *name, size_t name_len,
+			 myr_extern *out);
 
 /* Calls a function and runs it to completion. args and results are typed
  * as myr_func_type(func) says; a wrong count or type is MYR_ERR_ARGUMENT. */
@@ -328,15 +328,15 @@ bool myr_func_call(myr_func *func, const myr_val *args, size_t nargs,
  * about one internal instruction, spent at loop back-edges and calls. An
  * instance that ran out of fuel can be resumed later, from any thread. */
 typedef enum myr_status {
-	MYR_STATUS_IDLE = 0,   /* no call started */
-	MYR_STATUS_READY,      /* started or paused: myr_instance_run resumes */
-	MYR_STATUS_DONE,       /* finished; results available */
-	MYR_STATUS_TRAPPED,    /* trapped; myr_instance_error says why */
-	MYR_STATUS_BLOCKED,    /* parked by a host call; see myr_caller_block */
+	MYR_STATUS_IDLE = 0, /* no call started */
+	MYR_STATUS_READY,    /* started or paused: myr_instance_run resumes */
+	MYR_STATUS_DONE,     /* finished; results available */
+	MYR_STATUS_TRAPPED,  /* trapped; myr_instance_error says why */
+	MYR_STATUS_BLOCKED,  /* parked by a host call; see myr_caller_block */
 } myr_status;
 
-bool myr_instance_start(myr_instance *inst, myr_func *func,
-			const myr_val *args, size_t nargs, myr_error *err);
+bool myr_instance_start(myr_instance *inst, myr_func *func, const myr_val *args,
+			size_t nargs, myr_error *err);
 /* Runs until the call finishes, traps or spends fuel (then READY). A
  * BLOCKED instance stays BLOCKED until its wake time or a wake. */
 myr_status myr_instance_run(myr_instance *inst, int64_t fuel);
@@ -362,29 +362,28 @@ const myr_error *myr_instance_error(const myr_instance *inst);
  * read its results and free it. */
 typedef struct myr_sched myr_sched;
 
-typedef void (*myr_done_fn)(myr_instance *inst, myr_status status,
-			    void *user);
+typedef void (*myr_done_fn)(myr_instance *inst, myr_status status, void *user);
 
 typedef struct myr_sched_stats {
-	uint64_t added;        /* instances added */
-	uint64_t completed;    /* finished with results */
-	uint64_t trapped;      /* ended by a trap */
-	uint64_t live;         /* added, not yet finished */
+	uint64_t added;	    /* instances added */
+	uint64_t completed; /* finished with results */
+	uint64_t trapped;   /* ended by a trap */
+	uint64_t live;	    /* added, not yet finished */
 	uint64_t live_peak;
 	uint64_t slices;
 	uint64_t slices_per_instance_min, slices_per_instance_max;
 	double slice_ns_p50, slice_ns_p99, slice_ns_mean; /* sampled */
-	double switch_ns;      /* mean, sampled; see docs/architecture.md */
-	double wall_s;         /* since myr_sched_run started */
+	double switch_ns; /* mean, sampled; see docs/architecture.md */
+	double wall_s;	  /* since myr_sched_run started */
 	uint32_t threads;
-	uint32_t steals;       /* batches handed to idle workers */
+	uint32_t steals;	/* batches handed to idle workers */
 	int64_t fuel_per_slice; /* current budget of worker 0 */
 } myr_sched_stats;
 
 typedef struct myr_sched_config {
-	uint32_t threads;      /* 0: one per online CPU */
-	uint64_t slice_ns;     /* target slice length; 0: 1000 (1 us) */
-	int64_t fuel;          /* fixed fuel per slice instead (0: adapt) */
+	uint32_t threads;  /* 0: one per online CPU */
+	uint64_t slice_ns; /* target slice length; 0: 1000 (1 us) */
+	int64_t fuel;	   /* fixed fuel per slice instead (0: adapt) */
 	myr_done_fn on_done;
 	void *user;
 	/* Called every progress_ms (0: never) on the thread inside
@@ -413,11 +412,11 @@ void myr_sched_drain(myr_sched *sched,
 /* Where an engine's memory goes: for measuring the per-instance cost. */
 typedef struct myr_engine_stats {
 	uint64_t instances_live;
-	uint64_t memory_reserved;   /* address space of memory slabs */
-	uint64_t memory_populated;  /* bytes of it populated in bulk */
+	uint64_t memory_reserved;  /* address space of memory slabs */
+	uint64_t memory_populated; /* bytes of it populated in bulk */
 	uint64_t memory_slots_live;
-	uint64_t blocks_populated;  /* instance blocks populated in bulk */
-	uint64_t mappings;          /* slab regions */
+	uint64_t blocks_populated; /* instance blocks populated in bulk */
+	uint64_t mappings;	   /* slab regions */
 } myr_engine_stats;
 
 void myr_engine_get_stats(myr_engine *engine, myr_engine_stats *out);
@@ -463,7 +462,7 @@ uint64_t myr_instance_wake_at(const myr_instance *inst);
 typedef struct myr_wasi myr_wasi;
 
 typedef struct myr_wasi_dir {
-	const char *host_path;  /* a directory on the host */
+	const char *host_path;	/* a directory on the host */
 	const char *guest_path; /* what the program calls it: "/data", "." */
 } myr_wasi_dir;
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, if any is
-# missing; with --bench also what the benchmarks compare against. Needs
-# root (or sudo) only when something is missing.
+# missing; with --bench also what the benchmarks compare against, with
+# --format the clang-format of `make format`. Needs root (or sudo) only
+# when something is missing.
 #
-#   scripts/deps.sh [--bench]
+#   scripts/deps.sh [--bench | --format]
 set -euo pipefail
 
 pkgs=(
@@ -18,6 +19,9 @@ pkgs=(
 if [ "${1:-}" = --bench ]; then
   pkgs+=(hyperfine) # medians of repeated whole-command runs
   command -v node >/dev/null || pkgs+=(nodejs) # V8, the comparison engine
+fi
+if [ "${1:-}" = --format ]; then
+  pkgs+=(clang-format-19) # make format: the layout of the compiler's release
 fi
 
 missing=()

@@ -35,8 +35,8 @@ static bool build_pub_types(Module *m)
 	return true;
 }
 
-myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes,
-			   size_t len, myr_error *err)
+myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes, size_t len,
+			   myr_error *err)
 {
 	error_clear(err);
 	Module *m = calloc(1, sizeof *m);
@@ -116,20 +116,20 @@ static void describe(const Module *m, ExternKind kind, uint32_t index,
 	case EXT_TABLE: {
 		const TableType *t = im ? &im->u.table : &m->tables[index];
 		out->elem = (myr_valtype)t->elem;
-		out->limits = (myr_limits){t->lim.min, t->lim.max,
-					   t->lim.has_max};
+		out->limits =
+			(myr_limits){t->lim.min, t->lim.max, t->lim.has_max};
 		break;
 	}
 	case EXT_MEMORY: {
 		const MemType *t = im ? &im->u.mem : &m->mems[index];
-		out->limits = (myr_limits){t->lim.min, t->lim.max,
-					   t->lim.has_max};
+		out->limits =
+			(myr_limits){t->lim.min, t->lim.max, t->lim.has_max};
 		out->page_size = 1u << t->page_log2;
 		break;
 	}
 	case EXT_GLOBAL: {
-		const GlobalType *t = im ? &im->u.global
-					 : &m->global_types[index];
+		const GlobalType *t =
+			im ? &im->u.global : &m->global_types[index];
 		out->global_type = (myr_valtype)t->type;
 		out->global_mutable = t->mut;
 		break;
@@ -176,7 +176,8 @@ static HostFunc *host_func_alloc(myr_engine *engine, uint32_t np,
 				 const myr_valtype *params, uint32_t nr,
 				 const myr_valtype *results)
 {
-	HostFunc *h = calloc(1, sizeof *h + (np + nr) * (1 + sizeof(myr_valtype)));
+	HostFunc *h =
+		calloc(1, sizeof *h + (np + nr) * (1 + sizeof(myr_valtype)));
 	if (!h)
 		return NULL;
 	myr_valtype *pub = (myr_valtype *)(h + 1);
@@ -198,9 +199,8 @@ static HostFunc *host_func_alloc(myr_engine *engine, uint32_t np,
 	if (h->type.canon == UINT32_MAX)
 		goto bad;
 	h->pub_type = (myr_functype){np, nr, pub, pub + np};
-	h->base = (myr_func){.kind = FUNC_HOST,
-			     .canon = h->type.canon,
-			     .type = &h->type};
+	h->base = (myr_func){
+		.kind = FUNC_HOST, .canon = h->type.canon, .type = &h->type};
 	return h;
 bad:
 	free(h);
@@ -304,8 +304,8 @@ myr_hostret myr_caller_block(myr_caller *caller, uint64_t wake_at_ns)
 	return MYR_HOST_BLOCK;
 }
 
-myr_global *myr_global_new(myr_engine *engine, myr_valtype type,
-			   bool mutable_, myr_val init)
+myr_global *myr_global_new(myr_engine *engine, myr_valtype type, bool mutable_,
+			   myr_val init)
 {
 	(void)engine;
 	if (!valtype_ok(type) || init.type != type)
@@ -559,8 +559,9 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 		if (h->raw) {
 			uint64_t slots[64] = {0};
 			if (t->nparams > 64 || t->nresults > 64)
-				return fail(err, MYR_ERR_ARGUMENT, MYR_NO_OFFSET,
-					    MYR_NO_FUNC, "too many values");
+				return fail(err, MYR_ERR_ARGUMENT,
+					    MYR_NO_OFFSET, MYR_NO_FUNC,
+					    "too many values");
 			for (uint32_t i = 0; i < t->nparams; i++)
 				slots[i] = exec_val_to_slot(&args[i]);
 			r = h->raw(&tmp, h->env, slots);

@@ -215,7 +215,8 @@ static void answer_steal(Worker *w, unsigned req)
 		myr_instance **batch = malloc(n * sizeof *batch);
 		if (batch) {
 			for (size_t i = 0; i < n; i++)
-				batch[i] = w->q[(w->tail - n + i) & (w->cap - 1)];
+				batch[i] =
+					w->q[(w->tail - n + i) & (w->cap - 1)];
 			w->tail -= n;
 			inbox_put(thief, batch, n);
 			free(batch);
@@ -240,7 +241,8 @@ static void try_steal(Worker *w)
 		 * have nothing to give, or be idle itself. */
 		double until = mono_s() + 0.002;
 		while (atomic_load_explicit(&v->steal_req,
-					    memory_order_acquire) == w->id + 1 &&
+					    memory_order_acquire) ==
+			       w->id + 1 &&
 		       !atomic_load_explicit(&w->nin_hint,
 					     memory_order_acquire) &&
 		       mono_s() < until && !atomic_load(&s->stop))
@@ -379,8 +381,7 @@ void sched_wake_timed(myr_sched *s, myr_instance *inst)
 		w->capwakes = cap;
 	}
 	w->wakes[w->nwakes++] = inst;
-	atomic_store_explicit(&w->nwakes_hint, w->nwakes,
-			      memory_order_release);
+	atomic_store_explicit(&w->nwakes_hint, w->nwakes, memory_order_release);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -493,8 +494,8 @@ static void finish(Worker *w, myr_instance *inst, int rc)
 	atomic_fetch_sub(&s->remaining, 1);
 }
 
-static void record_sample(Worker *w, uint64_t dt, int64_t given,
-			  int64_t left, bool full)
+static void record_sample(Worker *w, uint64_t dt, int64_t given, int64_t left,
+			  bool full)
 {
 	myr_sched *s = w->s;
 	dt = dt > s->tick_cost ? dt - s->tick_cost : 0;
@@ -566,8 +567,8 @@ static void *worker_main(void *arg)
 			prefetch_instance(w->q[(w->head + 1) & (w->cap - 1)]);
 		if (left >= 1)
 			prefetch_state(w->q[w->head & (w->cap - 1)]);
-		int64_t fuel = atomic_load_explicit(&w->fuel,
-						    memory_order_relaxed);
+		int64_t fuel =
+			atomic_load_explicit(&w->fuel, memory_order_relaxed);
 		unsigned phase = (unsigned)n & SAMPLE_MASK;
 		uint64_t t0 = 0;
 		if (phase == 0) {
@@ -594,7 +595,7 @@ static void *worker_main(void *arg)
 		/* A switch is measured from a slice that ran out of fuel to
 		 * the next one; finishing an instance is not a switch. */
 		t_end = phase == SAMPLE_MASK && rc == RUN_OUT_OF_FUEL ? ticks()
-								     : 0;
+								      : 0;
 		atomic_store_explicit(&w->slices, n, memory_order_relaxed);
 		if (LIKELY(rc == RUN_OUT_OF_FUEL || rc == RUN_YIELD)) {
 			if (UNLIKELY(!qpush(w, inst))) {

@@ -69,8 +69,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (id == 2 || (id == 5 && found)) {
-			fprintf(stderr, "%s: imports or several memory "
-					"sections are not supported\n",
+			fprintf(stderr,
+				"%s: imports or several memory "
+				"sections are not supported\n",
 				argv[1]);
 			return 1;
 		}

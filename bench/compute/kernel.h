@@ -31,9 +31,10 @@
  * high 32 bits, whose low bits are far better than the LCG's own low bits.
  * Integer-only and fully specified, so wasm and native see the same stream.
  */
-static inline uint32_t lcg_next(uint64_t *state) {
-    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(*state >> 32);
+static inline uint32_t lcg_next(uint64_t *state)
+{
+	*state = *state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(*state >> 32);
 }
 
 #endif

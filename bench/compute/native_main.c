@@ -10,18 +10,25 @@
 
 #include KERNEL_SOURCE
 
-static void print_i32(int32_t v) {
-    printf("i32:%" PRId32 "\n", v);
+static void print_i32(int32_t v)
+{
+	printf("i32:%" PRId32 "\n", v);
 }
-static void print_i64(int64_t v) {
-    printf("i64:%" PRId64 "\n", v);
+static void print_i64(int64_t v)
+{
+	printf("i64:%" PRId64 "\n", v);
 }
-static void print_f64(double v) {
-    printf("f64:%.17g\n", v);
+static void print_f64(double v)
+{
+	printf("f64:%.17g\n", v);
 }
 
-int main(void) {
-    /* A kernel returning another type fails to compile here, on purpose. */
-    _Generic(run(), int32_t: print_i32, int64_t: print_i64, double: print_f64)(run());
-    return 0;
+int main(void)
+{
+	/* A kernel returning another type fails to compile here, on purpose. */
+	_Generic(run(),
+		int32_t: print_i32,
+		int64_t: print_i64,
+		double: print_f64)(run());
+	return 0;
 }

@@ -15,7 +15,8 @@ typedef struct Job {
 static const Job jobs[] = {
 	{"fib", {{.type = MYR_I32, .of.i32 = 18}}, 1},
 	{"churn",
-	 {{.type = MYR_I32, .of.i32 = 12345}, {.type = MYR_I32, .of.i32 = 3000}},
+	 {{.type = MYR_I32, .of.i32 = 12345},
+	  {.type = MYR_I32, .of.i32 = 3000}},
 	 2},
 	{"fib", {{.type = MYR_I32, .of.i32 = 15}}, 1},
 	{"churn",
@@ -46,8 +47,8 @@ static void interleaved(int64_t fuel)
 		assert_non_null(inst[i]);
 		const Job *j = &jobs[i % COUNT];
 		myr_val r;
-		assert_true(myr_func_call(tu_export(inst[i], j->export), j->args,
-					  j->nargs, &r, 1, &err));
+		assert_true(myr_func_call(tu_export(inst[i], j->export),
+					  j->args, j->nargs, &r, 1, &err));
 		expect[i] = as_u64(r);
 	}
 	for (int i = 0; i < NINST; i++) {
@@ -55,7 +56,8 @@ static void interleaved(int64_t fuel)
 		assert_true(myr_instance_start(inst[i],
 					       tu_export(inst[i], j->export),
 					       j->args, j->nargs, &err));
-		assert_int_equal(myr_instance_status(inst[i]), MYR_STATUS_READY);
+		assert_int_equal(myr_instance_status(inst[i]),
+				 MYR_STATUS_READY);
 	}
 	int live = NINST;
 	long slices[NINST] = {0};
@@ -65,11 +67,13 @@ static void interleaved(int64_t fuel)
 				continue;
 			slices[i]++;
 			myr_status s = myr_instance_run(inst[i], fuel);
-			assert_true(s == MYR_STATUS_READY || s == MYR_STATUS_DONE);
+			assert_true(s == MYR_STATUS_READY ||
+				    s == MYR_STATUS_DONE);
 			if (s == MYR_STATUS_DONE) {
 				myr_val r;
-				assert_int_equal(myr_instance_results(inst[i], &r, 1),
-						 1);
+				assert_int_equal(
+					myr_instance_results(inst[i], &r, 1),
+					1);
 				assert_int_equal(as_u64(r), expect[i]);
 				live--;
 			}
@@ -131,8 +135,8 @@ static void test_stack_growth_and_limit(void **state)
 	assert_int_equal(r.of.i32, 50);
 	/* Tail calls run in constant stack, far past the limit's depth. */
 	arg = tu_i64(3000001);
-	assert_true(myr_func_call(tu_export(inst, "even"), &arg, 1, &r, 1,
-				  &err));
+	assert_true(
+		myr_func_call(tu_export(inst, "even"), &arg, 1, &r, 1, &err));
 	assert_int_equal(r.of.i32, 0);
 	myr_instance_free(inst);
 	myr_module_free(m);
@@ -155,7 +159,8 @@ static void test_trap_is_isolated(void **state)
 	myr_val bad[2] = {tu_i32(1), tu_i32(70000)};
 	myr_val good[2] = {tu_i32(1), tu_i32(1000)};
 	assert_true(myr_instance_start(a, tu_export(a, "churn"), bad, 2, &err));
-	assert_true(myr_instance_start(b, tu_export(b, "churn"), good, 2, &err));
+	assert_true(
+		myr_instance_start(b, tu_export(b, "churn"), good, 2, &err));
 	myr_status sa = MYR_STATUS_READY, sb = MYR_STATUS_READY;
 	while (sa == MYR_STATUS_READY || sb == MYR_STATUS_READY) {
 		if (sa == MYR_STATUS_READY)

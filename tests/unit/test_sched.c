@@ -159,8 +159,7 @@ static myr_status call1(myr_instance *inst, const char *fn, myr_val *args,
 			size_t n, myr_val *res)
 {
 	myr_error err;
-	if (myr_func_call(tu_export(inst, fn), args, n, res, res ? 1 : 0,
-			  &err))
+	if (myr_func_call(tu_export(inst, fn), args, n, res, res ? 1 : 0, &err))
 		return MYR_STATUS_DONE;
 	assert_int_equal(err.kind, MYR_ERR_TRAP);
 	assert_int_equal(err.trap, MYR_TRAP_MEMORY_OOB);
@@ -187,9 +186,9 @@ static void test_out_of_bounds_never_reaches_a_neighbour(void **state)
 	assert_true(myr_instance_export(b, "memory", 6, &mb));
 	uint8_t *snap = malloc(65536);
 	memcpy(snap, myr_memory_data(mb.of.memory), 65536);
-	const uint32_t addrs[] = {65533, 65535, 65536, 65540, 131072,
-				  0x7FFFFFFF, 0xFFFFFFF0, 0xFFFFFFFC,
-				  0xFFFFFFFF};
+	const uint32_t addrs[] = {65533,      65535,	  65536,
+				  65540,      131072,	  0x7FFFFFFF,
+				  0xFFFFFFF0, 0xFFFFFFFC, 0xFFFFFFFF};
 	for (size_t i = 0; i < sizeof addrs / sizeof addrs[0]; i++) {
 		myr_val arg = tu_i32((int32_t)addrs[i]);
 		assert_int_equal(call1(a, "load32", &arg, 1, &r),
@@ -242,14 +241,14 @@ static void test_reused_slots_are_clean(void **state)
 							&mem));
 			bases[i] = myr_memory_data(mem.of.memory);
 			myr_val r;
-			assert_int_equal(call1(inst[i], "any_nonzero", NULL, 0,
-					       &r),
-					 MYR_STATUS_DONE);
+			assert_int_equal(
+				call1(inst[i], "any_nonzero", NULL, 0, &r),
+				MYR_STATUS_DONE);
 			assert_int_equal(r.of.i32, 0);
 			myr_val id = tu_i32(round * N + i + 1);
-			assert_int_equal(call1(inst[i], "fill_check", &id, 1,
-					       &r),
-					 MYR_STATUS_DONE);
+			assert_int_equal(
+				call1(inst[i], "fill_check", &id, 1, &r),
+				MYR_STATUS_DONE);
 			assert_int_equal(r.of.i32, 1);
 		}
 		for (int i = 0; i < N; i++)
@@ -392,7 +391,7 @@ typedef struct HostEnv {
 	uint64_t deadline[4096]; /* per instance index: nap's wake time */
 	atomic_int yields;
 	_Atomic(myr_instance *) waiting; /* the instance blocked in wait() */
-	atomic_int value;        /* what signal() hands to wait() */
+	atomic_int value;		 /* what signal() hands to wait() */
 } HostEnv;
 
 static uint64_t index_of(myr_caller *c)
@@ -455,8 +454,8 @@ static myr_hostret host_signal(myr_caller *c, void *env, const myr_val *args,
 /* wait_long(): blocks with a 10 s timer; the call made again after the
  * wake returns 1 if that came before the timer. The first call must not
  * look resumed, the second must. */
-static myr_hostret host_wait_long(myr_caller *c, void *env,
-				  const myr_val *args, myr_val *res)
+static myr_hostret host_wait_long(myr_caller *c, void *env, const myr_val *args,
+				  myr_val *res)
 {
 	(void)args;
 	HostEnv *h = env;
@@ -492,7 +491,8 @@ static void host_setup(HostRun *r, HostEnv *env)
 	r->f[3] = myr_func_new(r->e, &t_nap, host_signal, env, NULL);
 	r->f[4] = myr_func_new(r->e, &t_wait, host_wait_long, env, NULL);
 	for (int i = 0; i < NHOST; i++)
-		r->imports[i] = (myr_extern){MYR_EXTERN_FUNC, {.func = r->f[i]}};
+		r->imports[i] =
+			(myr_extern){MYR_EXTERN_FUNC, {.func = r->f[i]}};
 }
 
 static void host_teardown(HostRun *r)
@@ -642,8 +642,8 @@ static void test_wake_from_another_instance(void **state)
 	assert_non_null(inst);
 	myr_val a = tu_i32(5), res;
 	t0 = mono_ns();
-	assert_true(myr_func_call(tu_export(inst, "napper"), &a, 1, &res, 1,
-				  &err));
+	assert_true(
+		myr_func_call(tu_export(inst, "napper"), &a, 1, &res, 1, &err));
 	assert_int_equal(res.of.i32, 6);
 	assert_true(mono_ns() - t0 >= 30000000ull);
 	myr_instance_free(inst);

@@ -70,9 +70,9 @@ static int op_stat(const char *path, __wasi_lookupflags_t look)
 static int op_readdir(const char *path)
 {
 	__wasi_fd_t fd;
-	__wasi_errno_t e = __wasi_path_open(DIRFD, 1, path,
-					    __WASI_OFLAGS_DIRECTORY,
-					    all_rights, all_rights, 0, &fd);
+	__wasi_errno_t e =
+		__wasi_path_open(DIRFD, 1, path, __WASI_OFLAGS_DIRECTORY,
+				 all_rights, all_rights, 0, &fd);
 	if (e)
 		return e;
 	uint8_t buf[40];
@@ -135,8 +135,7 @@ static int op_efault(void)
 	      __WASI_ERRNO_FAULT);
 	check(&bad, "args_sizes_get", __wasi_args_sizes_get(out, &n),
 	      __WASI_ERRNO_FAULT);
-	check(&bad, "args_get", __wasi_args_get(far, far),
-	      __WASI_ERRNO_FAULT);
+	check(&bad, "args_get", __wasi_args_get(far, far), __WASI_ERRNO_FAULT);
 	check(&bad, "environ_get", __wasi_environ_get(far, far),
 	      __WASI_ERRNO_FAULT);
 	check(&bad, "clock_time_get", __wasi_clock_time_get(0, 0, out),
@@ -158,14 +157,13 @@ static int op_efault(void)
 			    (int32_t)(uintptr_t)&n),
 	      __WASI_ERRNO_FAULT);
 	check(&bad, "path_open fd",
-	      raw_path_open(DIRFD, 0, (int32_t)(uintptr_t) ".", 1, 0, 0, 0, 0,
+	      raw_path_open(DIRFD, 0, (int32_t)(uintptr_t)".", 1, 0, 0, 0, 0,
 			    (int32_t)(uintptr_t)out),
 	      __WASI_ERRNO_FAULT);
 	check(&bad, "path_filestat_get buf",
-	      __wasi_path_filestat_get(DIRFD, 0, ".", out),
+	      __wasi_path_filestat_get(DIRFD, 0, ".", out), __WASI_ERRNO_FAULT);
+	check(&bad, "fd_readdir buf", __wasi_fd_readdir(DIRFD, far, 64, 0, &n),
 	      __WASI_ERRNO_FAULT);
-	check(&bad, "fd_readdir buf",
-	      __wasi_fd_readdir(DIRFD, far, 64, 0, &n), __WASI_ERRNO_FAULT);
 	check(&bad, "fd_seek result", __wasi_fd_seek(DIRFD, 0, 0, out),
 	      __WASI_ERRNO_FAULT);
 	__wasi_event_t ev;
@@ -195,13 +193,13 @@ static int op_nosys(void)
 /* Ordinary file work through libc, in the preopened directory. */
 static int op_fs(void)
 {
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			printf("failed: %s (line %d, errno %d)\n", #c,        \
-			       __LINE__, errno);                              \
-			return 1;                                             \
-		}                                                             \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			printf("failed: %s (line %d, errno %d)\n", #c,         \
+			       __LINE__, errno);                               \
+			return 1;                                              \
+		}                                                              \
 	} while (0)
 	CHECK(mkdir("d", 0755) == 0);
 	CHECK(mkdir("d", 0755) != 0 && errno == EEXIST);
@@ -349,8 +347,8 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "readlink")) {
 		uint8_t buf[256];
 		__wasi_size_t n;
-		__wasi_errno_t e = __wasi_path_readlink(DIRFD, p, buf,
-							sizeof buf, &n);
+		__wasi_errno_t e =
+			__wasi_path_readlink(DIRFD, p, buf, sizeof buf, &n);
 		if (!e)
 			printf("%.*s\n", (int)n, buf);
 		return e;
@@ -376,7 +374,8 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "exit"))
 		exit(atoi(p));
 	if (!strcmp(op, "sleep")) {
-		struct timespec t = {atoi(p) / 1000, (atoi(p) % 1000) * 1000000L};
+		struct timespec t = {atoi(p) / 1000,
+				     (atoi(p) % 1000) * 1000000L};
 		return nanosleep(&t, NULL) ? errno : 0;
 	}
 	if (!strcmp(op, "sleep-abs") || !strcmp(op, "sleep-real")) {

@@ -149,8 +149,7 @@ static void on_done(myr_instance *inst, myr_status status, void *user)
 			atomic_fetch_add_explicit(&r->results_sum,
 						  result_bits(&res[0]),
 						  memory_order_relaxed);
-	} else if (myr_wasi_exit_code(inst, &code)) {
-		/* proc_exit: a way to finish, not a trap. */
+	} else if (myr_instance_exit_code(inst, &code)) {
 		if (exit_status(code) == 0) {
 			atomic_fetch_add_explicit(&r->exited_zero, 1,
 						  memory_order_relaxed);
@@ -203,8 +202,8 @@ static void on_progress(const myr_sched_stats *st, void *user)
 		"\r  %" PRIu64 " spawned | %" PRIu64 " running | %" PRIu64
 		" finished | %" PRIu64 " trapped | %.1fM slices/s | "
 		"RSS %s   ",
-		r->spawned, st->live, st->completed, st->trapped, rate / 1e6,
-		rss);
+		r->spawned, st->live, st->completed + st->exited, st->trapped,
+		rate / 1e6, rss);
 	fflush(stderr);
 }
 
@@ -348,9 +347,10 @@ static void print_json(const Options *o, const Run *r, const Figures *f)
 	cJSON_AddNumberToObject(j, "spawned", (double)r->spawned);
 	cJSON_AddNumberToObject(j, "live_peak", (double)f->st.live_peak);
 	cJSON_AddNumberToObject(j, "completed", (double)f->st.completed);
+	/* completed: returned; exited: ended by proc_exit, with a zero or
+	 * non-zero code; trapped: real traps only. */
+	cJSON_AddNumberToObject(j, "exited", (double)f->st.exited);
 	cJSON_AddNumberToObject(j, "trapped", (double)f->st.trapped);
-	/* proc_exit ends an instance as a trap would; these say how many
-	 * of the "trapped" did so. */
 	cJSON_AddNumberToObject(j, "exited_zero",
 				(double)atomic_load(&((Run *)r)->exited_zero));
 	cJSON_AddNumberToObject(
@@ -406,14 +406,14 @@ static void print_summary(const Options *o, const Run *r, const Figures *f)
 	human_bytes(peak, sizeof peak, (double)rss_peak_bytes());
 	fprintf(r->figures, "%s: %" PRIu64 " instances%s\n", o->module,
 		r->spawned, f->stopped ? " (stopped before the end)" : "");
-	/* The scheduler counts a proc_exit as a trap; say which it was. */
+	/* An instance that called proc_exit(0) succeeded as much as one
+	 * that returned. */
 	uint64_t ok = atomic_load(&((Run *)r)->exited_zero);
 	uint64_t bad = atomic_load(&((Run *)r)->exited_nonzero);
 	fprintf(r->figures,
 		"  finished    %" PRIu64 " succeeded, %" PRIu64
 		" exited non-zero, %" PRIu64 " trapped, %" PRIu64 " left\n",
-		f->st.completed + ok, bad, f->st.trapped - ok - bad,
-		f->st.live);
+		f->st.completed + ok, bad, f->st.trapped, f->st.live);
 	fprintf(r->figures,
 		"  results     sum %" PRIu64 " (first results, mod 2^64)\n",
 		(uint64_t)atomic_load(&((Run *)r)->results_sum));

@@ -143,18 +143,17 @@ static void *producer(void *arg)
 	return NULL;
 }
 
-/* An actor ended. An exit (myr_caller_exit) is reported as a trap whose
- * code is MYR_TRAP_EXIT, with the exit code next to it. */
+/* An actor ended: returned, exited (myr_caller_exit) or trapped. */
 static void on_done(myr_instance *inst, myr_status status, void *user)
 {
 	(void)user;
 	Mailbox *mb = myr_instance_user(inst, NULL);
-	const myr_error *e = myr_instance_error(inst);
-	if (status == MYR_STATUS_TRAPPED && e->trap == MYR_TRAP_EXIT)
-		snprintf(mb->ending, sizeof mb->ending, "exit code %d",
-			 e->exit_code);
+	int code;
+	if (myr_instance_exit_code(inst, &code))
+		snprintf(mb->ending, sizeof mb->ending, "exit code %d", code);
 	else if (status == MYR_STATUS_TRAPPED)
-		snprintf(mb->ending, sizeof mb->ending, "trap: %s", e->message);
+		snprintf(mb->ending, sizeof mb->ending, "trap: %s",
+			 myr_instance_error(inst)->message);
 	else
 		snprintf(mb->ending, sizeof mb->ending, "returned");
 	myr_instance_free(inst);

@@ -333,6 +333,11 @@ typedef enum myr_status {
 	MYR_STATUS_DONE,     /* finished; results available */
 	MYR_STATUS_TRAPPED,  /* trapped; myr_instance_error says why */
 	MYR_STATUS_BLOCKED,  /* parked by a host call; see myr_caller_block */
+	/* Ended by an exit (myr_caller_exit, e.g. WASI proc_exit), which is
+	 * the program's way to finish, not a fault: myr_instance_exit_code
+	 * gives the code; myr_instance_error describes it as MYR_TRAP_EXIT
+	 * and myr_func_call fails with that error. */
+	MYR_STATUS_EXITED,
 } myr_status;
 
 bool myr_instance_start(myr_instance *inst, myr_func *func, const myr_val *args,
@@ -349,17 +354,21 @@ myr_status myr_instance_status(const myr_instance *inst);
 /* Copies up to n results of a DONE call; returns how many there are. */
 size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 			    size_t n);
-/* The trap of a TRAPPED instance. */
+/* The trap of a TRAPPED instance (or the MYR_TRAP_EXIT of an EXITED one). */
 const myr_error *myr_instance_error(const myr_instance *inst);
+/* True if the instance's call ended by an exit (MYR_STATUS_EXITED), with
+ * the code given to myr_caller_exit in *code (code may be NULL); false if
+ * it returned, trapped or has not ended. */
+bool myr_instance_exit_code(const myr_instance *inst, int *code);
 
 /* ------------------------------------------------------------------ */
 /* The scheduler: many instances on a few threads                      */
 
 /* Instances whose call was started with myr_instance_start run in slices
  * of about slice_ns on `threads` worker threads, each with its own run
- * queue; idle workers steal work. When an instance finishes or traps,
- * on_done is called on the worker thread that ran it; the callback may
- * read its results and free it. */
+ * queue; idle workers steal work. When an instance's call ends (status
+ * DONE, EXITED or TRAPPED), on_done is called on the worker thread that
+ * ran it; the callback may read its results and free it. */
 typedef struct myr_sched myr_sched;
 
 typedef void (*myr_done_fn)(myr_instance *inst, myr_status status, void *user);
@@ -367,7 +376,8 @@ typedef void (*myr_done_fn)(myr_instance *inst, myr_status status, void *user);
 typedef struct myr_sched_stats {
 	uint64_t added;	    /* instances added */
 	uint64_t completed; /* finished with results */
-	uint64_t trapped;   /* ended by a trap */
+	uint64_t exited;    /* ended by an exit (MYR_STATUS_EXITED) */
+	uint64_t trapped;   /* ended by a trap, exits not included */
 	uint64_t live;	    /* added, not yet finished */
 	uint64_t live_peak;
 	uint64_t slices;
@@ -452,12 +462,12 @@ uint64_t myr_instance_wake_at(const myr_instance *inst);
  * Blocking: poll_oneoff's sleeps, and reads of a pipe or terminal with
  * nothing to read, park the instance (myr_caller_block) instead of a
  * thread, and sched_yield ends its slice; under myr_func_call the calling
- * thread sleeps. proc_exit ends the instance as an exit (MYR_TRAP_EXIT
- * with the code). Capabilities: every path is resolved beneath a
- * preopened directory; `..`, absolute paths and symlinks never reach
- * outside it (ENOTCAPABLE). Pointers are checked against memory 0
- * (EFAULT). proc_raise and sock_* return ENOSYS; every other preview1
- * function is implemented (see docs/architecture.md, "WASI").
+ * thread sleeps. proc_exit ends the instance as an exit
+ * (MYR_STATUS_EXITED, myr_instance_exit_code). Capabilities: every path
+ * is resolved beneath a preopened directory; `..`, absolute paths and
+ * symlinks never reach outside it (ENOTCAPABLE). Pointers are checked
+ * against memory 0 (EFAULT). proc_raise and sock_* return ENOSYS; every other
+ * preview1 function is implemented (see docs/architecture.md, "WASI").
  */
 typedef struct myr_wasi myr_wasi;
 

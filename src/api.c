@@ -520,6 +520,23 @@ static void wait_blocked(Exec *ex)
 	ex->resumed = true;
 }
 
+/* How a run that did not return ended: an exit (proc_exit) is the
+ * program's own way to finish, and embedders count it apart from traps. */
+myr_status ended_status(const Exec *ex)
+{
+	return ex->trap == MYR_TRAP_EXIT ? MYR_STATUS_EXITED
+					 : MYR_STATUS_TRAPPED;
+}
+
+bool myr_instance_exit_code(const myr_instance *inst, int *code)
+{
+	if (inst->ex.status != MYR_STATUS_EXITED)
+		return false;
+	if (code)
+		*code = inst->ex.exit_code;
+	return true;
+}
+
 /* Runs ex until it finishes: pauses (never with unlimited fuel) and yields
  * resume at once, blocks after waiting. */
 static int run_to_end(Exec *ex)
@@ -613,7 +630,7 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 		} else {
 			if (err)
 				exec_error(ex, err);
-			ex->status = MYR_STATUS_TRAPPED;
+			ex->status = ended_status(ex);
 			ok = false;
 		}
 	}
@@ -662,7 +679,7 @@ myr_status myr_instance_run(myr_instance *inst, int64_t fuel)
 	if (rc == RUN_DONE)
 		ex->status = MYR_STATUS_DONE;
 	else if (rc == RUN_TRAP)
-		ex->status = MYR_STATUS_TRAPPED;
+		ex->status = ended_status(ex);
 	else if (rc == RUN_BLOCKED) {
 		/* A wake that came during the call counts now. */
 		unsigned char expect = WAKE_EARLY;
@@ -717,7 +734,7 @@ const myr_error *myr_instance_error(const myr_instance *inst)
 		if (!ex->error)
 			return NULL;
 	}
-	if (ex->status == MYR_STATUS_TRAPPED)
+	if (ex->status == MYR_STATUS_TRAPPED || ex->status == MYR_STATUS_EXITED)
 		exec_error(ex, ex->error);
 	else
 		error_clear(ex->error);

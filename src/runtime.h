@@ -257,6 +257,10 @@ uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need);
 void exec_error(const Exec *ex, myr_error *out);
 void exec_set_trap_msg(Exec *ex, myr_trap trap, const char *msg);
 
+/* api.c: the status of a run that ended with RUN_TRAP, EXITED for an exit
+ * (myr_caller_exit), else TRAPPED. */
+myr_status ended_status(const Exec *ex);
+
 /* memory.c */
 bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
 		     myr_error *err);

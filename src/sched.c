@@ -74,7 +74,7 @@ typedef struct Worker {
 	size_t nwakes, capwakes;
 	atomic_size_t nwakes_hint;
 	/* Figures, written by the owner, read by anyone. */
-	atomic_uint_fast64_t slices, completed, trapped, steals;
+	atomic_uint_fast64_t slices, completed, exited, trapped, steals;
 	atomic_uint_fast64_t switch_ticks, switch_samples, slice_ticks;
 	atomic_int_fast64_t fuel;
 	uint64_t inst_slices_min, inst_slices_max;
@@ -479,16 +479,17 @@ static void nap_until_timer(Worker *w)
 static void finish(Worker *w, myr_instance *inst, int rc)
 {
 	myr_sched *s = w->s;
-	inst->ex.status = rc == RUN_DONE ? MYR_STATUS_DONE : MYR_STATUS_TRAPPED;
+	inst->ex.status =
+		rc == RUN_DONE ? MYR_STATUS_DONE : ended_status(&inst->ex);
 	if (inst->slices < w->inst_slices_min)
 		w->inst_slices_min = inst->slices;
 	if (inst->slices > w->inst_slices_max)
 		w->inst_slices_max = inst->slices;
-	if (rc == RUN_DONE)
-		atomic_fetch_add_explicit(&w->completed, 1,
-					  memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(&w->trapped, 1, memory_order_relaxed);
+	atomic_uint_fast64_t *count = rc == RUN_DONE ? &w->completed
+				      : inst->ex.status == MYR_STATUS_EXITED
+					      ? &w->exited
+					      : &w->trapped;
+	atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
 	if (s->cfg.on_done)
 		s->cfg.on_done(inst, (myr_status)inst->ex.status, s->cfg.user);
 	atomic_fetch_sub(&s->remaining, 1);
@@ -819,6 +820,7 @@ void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
 		Worker *w = &s->w[i];
 		out->slices += atomic_load(&w->slices);
 		out->completed += atomic_load(&w->completed);
+		out->exited += atomic_load(&w->exited);
 		out->trapped += atomic_load(&w->trapped);
 		out->steals += (uint32_t)atomic_load(&w->steals);
 		sw += atomic_load(&w->switch_ticks);

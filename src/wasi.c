@@ -2274,7 +2274,7 @@ bool myr_wasi_exit_code(const myr_instance *inst, int *code)
 		*code = 0;
 		return true;
 	}
-	if (ex->status == MYR_STATUS_TRAPPED && ex->trap == MYR_TRAP_EXIT) {
+	if (ex->status == MYR_STATUS_EXITED) {
 		*code = ex->exit_code;
 		return true;
 	}

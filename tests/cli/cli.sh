@@ -179,9 +179,17 @@ has err "$n succeeded"
 got=$("$myriad" run --instances $n "$hello" 2>/dev/null | sort -u | grep -c "^hello from instance [0-9]* of $n\$")
 [ "$got" -eq $n ] || fail "--instances through a pipe: $got whole lines, expected $n"
 run 3 run --instances 5 "$ops" exit 3
-has err "5 exited non-zero"
+has err "0 succeeded, 5 exited non-zero, 0 trapped"
 run 1 run --instances 5 "$ops" trap
 has err "first trap"
+has err "0 succeeded, 0 exited non-zero, 5 trapped"
+# An exit is not a trap: the JSON counts them apart.
+run 3 run --instances 5 --json "$ops" exit 3
+has err '"exited":5,"trapped":0,"exited_zero":0,"exited_nonzero":5'
+run 0 run --instances 5 --json "$ops" exit 0
+has err '"exited":5,"trapped":0,"exited_zero":5,"exited_nonzero":0'
+run 1 run --instances 5 --json "$ops" trap
+has err '"exited":0,"trapped":5'
 run 0 run --instances 5 --json "$ops" clock
 has err '"completed":5'
 run 0 run --instances 4 --invoke fib "$wasm/pause.wasm"

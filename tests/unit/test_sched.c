@@ -468,7 +468,20 @@ static myr_hostret host_wait_long(myr_caller *c, void *env, const myr_val *args,
 	return MYR_HOST_OK;
 }
 
-enum { NHOST = 5 };
+/* end(id): id % 3 == 0 exits with code id, 1 traps, 2 returns. */
+static myr_hostret host_end(myr_caller *c, void *env, const myr_val *args,
+			    myr_val *res)
+{
+	(void)env, (void)res;
+	int id = args[0].of.i32;
+	if (id % 3 == 0)
+		return myr_caller_exit(c, id);
+	if (id % 3 == 1)
+		return myr_caller_trap(c, "ended by a trap");
+	return MYR_HOST_OK;
+}
+
+enum { NHOST = 6 };
 
 typedef struct HostRun {
 	myr_engine *e;
@@ -490,6 +503,7 @@ static void host_setup(HostRun *r, HostEnv *env)
 	r->f[2] = myr_func_new(r->e, &t_wait, host_wait, env, NULL);
 	r->f[3] = myr_func_new(r->e, &t_nap, host_signal, env, NULL);
 	r->f[4] = myr_func_new(r->e, &t_wait, host_wait_long, env, NULL);
+	r->f[5] = myr_func_new(r->e, &t_nap, host_end, env, NULL);
 	for (int i = 0; i < NHOST; i++)
 		r->imports[i] =
 			(myr_extern){MYR_EXTERN_FUNC, {.func = r->f[i]}};
@@ -651,6 +665,97 @@ static void test_wake_from_another_instance(void **state)
 	free(env);
 }
 
+typedef struct Endings {
+	atomic_int returned, exited, trapped, wrong;
+} Endings;
+
+static void on_ending(myr_instance *inst, myr_status st, void *user)
+{
+	Endings *n = user;
+	uint64_t index;
+	int code = -1;
+	myr_instance_user(inst, &index);
+	bool exited = myr_instance_exit_code(inst, &code);
+	const myr_error *e = myr_instance_error(inst);
+	switch (st) {
+	case MYR_STATUS_DONE:
+		atomic_fetch_add(&n->returned, 1);
+		if (index % 3 != 2 || exited)
+			atomic_fetch_add(&n->wrong, 1);
+		break;
+	case MYR_STATUS_EXITED:
+		atomic_fetch_add(&n->exited, 1);
+		if (index % 3 != 0 || !exited || code != (int)index ||
+		    e->trap != MYR_TRAP_EXIT || e->exit_code != (int)index)
+			atomic_fetch_add(&n->wrong, 1);
+		break;
+	case MYR_STATUS_TRAPPED:
+		atomic_fetch_add(&n->trapped, 1);
+		if (index % 3 != 1 || exited || e->trap != MYR_TRAP_HOST)
+			atomic_fetch_add(&n->wrong, 1);
+		break;
+	default:
+		atomic_fetch_add(&n->wrong, 1);
+	}
+	myr_instance_free(inst);
+}
+
+/* An exit (myr_caller_exit, WASI's proc_exit) is a way to finish: its
+ * status is EXITED, with the code, and the scheduler counts it apart from
+ * traps. */
+static void test_exits_are_not_traps(void **state)
+{
+	(void)state;
+	HostEnv *env = calloc(1, sizeof *env);
+	HostRun r;
+	host_setup(&r, env);
+	Endings n = {0};
+	myr_sched_config cfg = {.threads = 2, .on_done = on_ending, .user = &n};
+	myr_sched *s = myr_sched_new(r.e, &cfg);
+	for (int i = 0; i < 300; i++)
+		host_instance(&r, s, "ender", i, (uint64_t)i);
+	myr_sched_run(s);
+	myr_sched_stats st;
+	myr_sched_get_stats(s, &st);
+	assert_int_equal(atomic_load(&n.wrong), 0);
+	assert_int_equal(atomic_load(&n.returned), 100);
+	assert_int_equal(atomic_load(&n.exited), 100);
+	assert_int_equal(atomic_load(&n.trapped), 100);
+	assert_int_equal(st.completed, 100);
+	assert_int_equal(st.exited, 100);
+	assert_int_equal(st.trapped, 100);
+	myr_sched_free(s);
+
+	/* The same outside the scheduler: myr_instance_run says EXITED,
+	 * myr_func_call fails with the exit as its error. */
+	myr_error err;
+	myr_instance *inst = myr_instance_new(r.m, r.imports, NHOST, &err);
+	assert_non_null(inst);
+	myr_val a = tu_i32(42), res;
+	assert_true(myr_instance_start(inst, tu_export(inst, "ender"), &a, 1,
+				       &err));
+	assert_int_equal(myr_instance_run(inst, 1000), MYR_STATUS_EXITED);
+	int code = 0;
+	assert_true(myr_instance_exit_code(inst, &code));
+	assert_int_equal(code, 42);
+	assert_int_equal(myr_instance_error(inst)->trap, MYR_TRAP_EXIT);
+	a = tu_i32(4);
+	assert_false(
+		myr_func_call(tu_export(inst, "ender"), &a, 1, &res, 1, &err));
+	assert_int_equal(err.trap, MYR_TRAP_HOST);
+	assert_int_equal(myr_instance_status(inst), MYR_STATUS_TRAPPED);
+	assert_false(myr_instance_exit_code(inst, &code));
+	a = tu_i32(6);
+	assert_false(
+		myr_func_call(tu_export(inst, "ender"), &a, 1, &res, 1, &err));
+	assert_int_equal(err.trap, MYR_TRAP_EXIT);
+	assert_int_equal(err.exit_code, 6);
+	assert_int_equal(myr_instance_status(inst), MYR_STATUS_EXITED);
+	myr_instance_free(inst);
+	host_teardown(&r);
+	free(env);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_blocked_instances_do_not_hold_threads),
 		cmocka_unit_test(test_yield_ends_the_slice),
 		cmocka_unit_test(test_wake_from_another_instance),
+		cmocka_unit_test(test_exits_are_not_traps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,9 +29,13 @@ typedef struct Run {
 	FILE *figures; /* where the summary goes */
 	atomic_uint_fast64_t results_sum;
 	atomic_uint_fast64_t exited_zero, exited_nonzero;
-	pthread_mutex_t lock; /* first_trap, failed_* */
+	pthread_mutex_t lock; /* first_trap, failed_*, exit_* */
 	char first_trap[320];
 	bool have_trap;
+	/* The lowest-numbered instance that exited with a non-zero code. */
+	bool have_exit;
+	uint64_t exit_index;
+	int exit_code;
 	/* The lowest-numbered instance that did not succeed, and the exit
 	 * status it stands for. */
 	bool failed;
@@ -156,6 +160,13 @@ static void on_done(myr_instance *inst, myr_status status, void *user)
 		} else {
 			atomic_fetch_add_explicit(&r->exited_nonzero, 1,
 						  memory_order_relaxed);
+			pthread_mutex_lock(&r->lock);
+			if (!r->have_exit || index < r->exit_index) {
+				r->have_exit = true;
+				r->exit_index = index;
+				r->exit_code = exit_status(code);
+			}
+			pthread_mutex_unlock(&r->lock);
 			note_failure(r, index, exit_status(code));
 		}
 	} else {
@@ -356,6 +367,7 @@ static void print_json(const Options *o, const Run *r, const Figures *f)
 	cJSON_AddNumberToObject(
 		j, "exited_nonzero",
 		(double)atomic_load(&((Run *)r)->exited_nonzero));
+	/* A WASI command's _start has no results: its sum stays 0. */
 	cJSON_AddRawToObject(j, "results_sum", sum);
 	cJSON_AddNumberToObject(j, "slices", (double)f->st.slices);
 	cJSON_AddNumberToObject(j, "wall_s", f->wall_s);
@@ -414,9 +426,24 @@ static void print_summary(const Options *o, const Run *r, const Figures *f)
 		"  finished    %" PRIu64 " succeeded, %" PRIu64
 		" exited non-zero, %" PRIu64 " trapped, %" PRIu64 " left\n",
 		f->st.completed + ok, bad, f->st.trapped, f->st.live);
-	fprintf(r->figures,
-		"  results     sum %" PRIu64 " (first results, mod 2^64)\n",
-		(uint64_t)atomic_load(&((Run *)r)->results_sum));
+	if (r->command) {
+		/* _start has no results to sum; what a command tells is its
+		 * exit code (returning from _start is exit code 0). */
+		fprintf(r->figures,
+			"  exit codes  %" PRIu64 " zero, %" PRIu64 " non-zero",
+			f->st.completed + ok, bad);
+		if (r->have_exit)
+			fprintf(r->figures,
+				" (lowest-numbered: instance %" PRIu64
+				", exit code %d)",
+				r->exit_index, r->exit_code);
+		fprintf(r->figures, "\n");
+	} else {
+		fprintf(r->figures,
+			"  results     sum %" PRIu64
+			" (first results, mod 2^64)\n",
+			(uint64_t)atomic_load(&((Run *)r)->results_sum));
+	}
 	fprintf(r->figures,
 		"  spawn       %.0f ns per instance (%.2f s), after committing "
 		"their memory in bulk in %.2f s\n",

@@ -180,6 +180,12 @@ got=$("$myriad" run --instances $n "$hello" 2>/dev/null | sort -u | grep -c "^he
 [ "$got" -eq $n ] || fail "--instances through a pipe: $got whole lines, expected $n"
 run 3 run --instances 5 "$ops" exit 3
 has err "0 succeeded, 5 exited non-zero, 0 trapped"
+# A command has no results to sum: its summary gives exit codes instead.
+has err "exit codes  0 zero, 5 non-zero (lowest-numbered: instance 0, exit code 3)"
+lacks err "results"
+run 0 run --instances 5 "$ops" clock
+has err "exit codes  5 zero, 0 non-zero"
+lacks err "results"
 run 1 run --instances 5 "$ops" trap
 has err "first trap"
 has err "0 succeeded, 0 exited non-zero, 5 trapped"

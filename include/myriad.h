@@ -381,6 +381,9 @@ typedef struct myr_sched_stats {
 	uint64_t live;	    /* added, not yet finished */
 	uint64_t live_peak;
 	uint64_t slices;
+	/* The fewest and most slices an instance got: over the finished
+	 * instances during a run, and also over those a stopped run left
+	 * unfinished when read after myr_sched_run returns. */
 	uint64_t slices_per_instance_min, slices_per_instance_max;
 	double slice_ns_p50, slice_ns_p99, slice_ns_mean; /* sampled */
 	double switch_ns; /* mean, sampled; see docs/architecture.md */

@@ -99,7 +99,8 @@ struct myr_sched {
 	uint64_t slice_ticks;
 	struct timespec t_start;
 	double wall_s;
-	bool running;
+	/* Inside myr_sched_run; read by myr_sched_add on any thread. */
+	atomic_bool running;
 	/* Instances parked without a timer, until myr_instance_wake. */
 	pthread_mutex_t park_lock;
 	myr_instance *parked;
@@ -687,7 +688,7 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 	while (live > peak &&
 	       !atomic_compare_exchange_weak(&s->live_peak, &peak, live))
 		;
-	if (s->running) {
+	if (atomic_load(&s->running)) {
 		inbox_put(w, &inst, 1);
 		return true;
 	}
@@ -722,7 +723,7 @@ static void pin(pthread_t t, uint32_t cpu)
 void myr_sched_run(myr_sched *s)
 {
 	atomic_store(&s->stop, false);
-	s->running = true;
+	atomic_store(&s->running, true);
 	double t0 = mono_s();
 	uint32_t started = 0;
 	for (uint32_t i = 0; i < s->nw; i++) {
@@ -755,7 +756,7 @@ void myr_sched_run(myr_sched *s)
 	 * run picks it up. */
 	for (uint32_t i = 0; i < s->nw; i++)
 		inbox_drain(&s->w[i]);
-	s->running = false;
+	atomic_store(&s->running, false);
 }
 
 void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
@@ -790,6 +791,39 @@ void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 		if (fn)
 			fn(inst, user);
 	}
+	pthread_mutex_unlock(&s->park_lock);
+}
+
+static void note_slices(const myr_instance *inst, uint64_t *min, uint64_t *max)
+{
+	*min = MIN(*min, inst->slices);
+	*max = MAX(*max, inst->slices);
+}
+
+/* The slice range of the instances a stopped run left in the scheduler:
+ * without them, a run stopped before any instance finished would report
+ * no range at all. Only between runs, when no worker touches the queues. */
+static void held_slices(myr_sched *s, uint64_t *min, uint64_t *max)
+{
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		for (size_t k = w->head; k != w->tail; k++)
+			note_slices(w->q[k & (w->cap - 1)], min, max);
+		for (size_t k = 0; k < w->ntimers; k++)
+			note_slices(w->timers[k].inst, min, max);
+		pthread_mutex_lock(&w->lock);
+		for (size_t k = 0; k < w->nin; k++)
+			note_slices(w->in[k], min, max);
+		/* A wake in flight may have taken its instance out of the
+		 * heap already. */
+		for (size_t k = 0; k < w->nwakes; k++)
+			if (w->wakes[k]->timer_pos == NOT_IN_HEAP)
+				note_slices(w->wakes[k], min, max);
+		pthread_mutex_unlock(&w->lock);
+	}
+	pthread_mutex_lock(&s->park_lock);
+	for (const myr_instance *p = s->parked; p; p = p->park_next)
+		note_slices(p, min, max);
 	pthread_mutex_unlock(&s->park_lock);
 }
 
@@ -837,6 +871,9 @@ void myr_sched_get_stats(const myr_sched *s, myr_sched_stats *out)
 			samples += c;
 		}
 	}
+	if (!atomic_load(&s->running))
+		held_slices((myr_sched *)s, &out->slices_per_instance_min,
+			    &out->slices_per_instance_max);
 	if (out->slices_per_instance_min == UINT64_MAX)
 		out->slices_per_instance_min = 0;
 	if (hist) {

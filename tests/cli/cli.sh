@@ -201,6 +201,30 @@ has err '"completed":5'
 run 0 run --instances 4 --invoke fib "$wasm/pause.wasm"
 has out "4 instances"
 
+# A stopped run reports how many slices its unfinished instances got,
+# after --duration and after Ctrl-C alike.
+spin=$wasm/work.wasm
+run 0 run --instances 8 --threads 2 --duration 300ms --json --invoke spin "$spin"
+has out '"stopped":true'
+min=$(grep -o '"slices_per_instance_min":[0-9]*' "$tmp/out" | cut -d: -f2)
+[ "${min:-0}" -gt 0 ] || fail "--duration: slices_per_instance_min ${min:-missing}"
+run 0 run --instances 8 --threads 2 --duration 300ms --invoke spin "$spin"
+has out "(stopped before the end)"
+has out "8 left"
+lacks out "fairness    0..0"
+"$myriad" run --instances 8 --threads 2 --invoke spin "$spin" >"$tmp/out" 2>"$tmp/err" </dev/null &
+pid=$!
+# SIGINT counts once myriad has its handler: repeat until it ends.
+for _ in $(seq 40); do
+	sleep 0.5
+	kill -INT $pid 2>/dev/null || break
+done
+wait $pid
+status=$?
+[ $status -eq 130 ] || fail "SIGINT: exit $status, expected 130"
+has out "(stopped before the end)"
+lacks out "fairness    0..0"
+
 # A reactor's _initialize runs before the export, in every instance.
 run 0 run --invoke answer "$wasm/wasi_reactor.wasm" 2
 has out "i32:42"

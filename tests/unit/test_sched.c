@@ -34,6 +34,12 @@ static void on_done(myr_instance *inst, myr_status st, void *user)
 	myr_instance_free(inst);
 }
 
+static void free_instance(myr_instance *inst, void *user)
+{
+	(void)user;
+	myr_instance_free(inst);
+}
+
 /* Spawns n instances of module calling `fn(index)` and runs them. */
 static void run_many(myr_engine *e, myr_module *m, const char *fn, uint64_t n,
 		     int64_t fuel, uint32_t threads, Tally *t,
@@ -114,6 +120,57 @@ static void test_stacks_grow_under_the_scheduler(void **state)
 static uint64_t boom_expect(uint64_t id)
 {
 	return id + 1;
+}
+
+typedef struct Stopper {
+	myr_sched *s;
+	uint64_t after;
+} Stopper;
+
+static void stop_after(const myr_sched_stats *st, void *user)
+{
+	Stopper *p = user;
+	if (st->slices >= p->after)
+		myr_sched_stop(p->s);
+}
+
+/* A run stopped before any instance finished still reports how many
+ * slices its instances got: the range covers the unfinished ones. */
+static void test_stopped_run_reports_slices_per_instance(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "work");
+	Stopper stop = {.after = 20000};
+	myr_sched_config cfg = {.threads = 2,
+				.fuel = 50,
+				.user = &stop,
+				.on_progress = stop_after,
+				.progress_ms = 5};
+	stop.s = myr_sched_new(e, &cfg);
+	assert_non_null(stop.s);
+	myr_error err;
+	for (int i = 0; i < 64; i++) {
+		myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
+		assert_non_null(inst);
+		myr_val arg = tu_i32(i);
+		assert_true(myr_instance_start(inst, tu_export(inst, "spin"),
+					       &arg, 1, &err));
+		assert_true(myr_sched_add(stop.s, inst));
+	}
+	myr_sched_run(stop.s);
+	myr_sched_stats st;
+	myr_sched_get_stats(stop.s, &st);
+	assert_int_equal(st.live, 64);
+	assert_int_equal(st.completed + st.exited + st.trapped, 0);
+	assert_true(st.slices >= stop.after);
+	assert_true(st.slices_per_instance_min >= 1);
+	assert_true(st.slices_per_instance_max >= st.slices_per_instance_min);
+	assert_true(st.slices_per_instance_max <= st.slices);
+	myr_sched_drain(stop.s, free_instance, NULL);
+	myr_sched_free(stop.s);
+	myr_module_free(m);
+	myr_engine_free(e);
 }
 
 /* Every 97th instance traps; the others finish with the right result. */
@@ -762,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_hundred_thousand_tiny_slices),
 		cmocka_unit_test(test_stacks_grow_under_the_scheduler),
 		cmocka_unit_test(test_traps_end_only_their_instance),
+		cmocka_unit_test(test_stopped_run_reports_slices_per_instance),
 		cmocka_unit_test(test_memories_are_isolated),
 		cmocka_unit_test(test_out_of_bounds_never_reaches_a_neighbour),
 		cmocka_unit_test(test_reused_slots_are_clean),

@@ -18,6 +18,10 @@
       (else (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))))
   (func (export "deep") (param $id i32) (result i32)
     (call $down (i32.rem_u (local.get $id) (i32.const 500))))
+;; Never returns: for runs that are stopped.
+  (func (export "spin") (param $id i32) (result i32)
+    (loop $l (br $l))
+    (i32.const 0))
   (func (export "boom") (param $id i32) (result i32)
     (if (i32.eq (i32.rem_u (local.get $id) (i32.const 97)) (i32.const 13))
       (then unreachable))

@@ -9,6 +9,7 @@
  * Commands and options are two tables: adding one is adding a row (and,
  * for an option, a field in Options). Every module runs with WASI
  * preview1 available; the exit statuses are listed in `usage`. */
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -223,8 +224,9 @@ static const Option options[] = {
 	{"--max-stack", "BYTES", CMD_RUN,
 	 "largest value stack per instance (default 1M)", set_max_stack},
 	{"--json", NULL, CMD_RUN | CMD_INSPECT,
-	 "inspect: print JSON; run --instances: print the figures as one "
-	 "JSON object",
+	 "inspect: print JSON; run: print how the run ended as one JSON "
+	 "object (on stderr for a WASI command), or with --instances its "
+	 "figures",
 	 set_json},
 	{"--help", NULL, CMD_ALL, "print this help", set_help},
 };
@@ -634,12 +636,20 @@ out:
 	return rc;
 }
 
+static int run_ended(const Options *o, bool ok, const myr_error *err,
+		     const myr_val *results, size_t nresults);
+
 static int instantiate(const Options *o, Loaded *l)
 {
 	myr_error err;
 	l->inst = myr_instance_new(l->module, l->imports,
 				   myr_module_import_count(l->module), &err);
-	return l->inst ? 0 : report_error(o, &err);
+	if (l->inst)
+		return 0;
+	/* A trap (or exit) in the start function is the run's ending. */
+	if (err.kind == MYR_ERR_TRAP)
+		return run_ended(o, false, &err, NULL, 0);
+	return report_error(o, &err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -736,50 +746,115 @@ static const char *type_name(myr_valtype t)
 	return "?";
 }
 
-static void print_float(const char *type, double v, int digits)
+static void format_float(char *buf, size_t n, double v, int digits)
 {
 	const char *sign = signbit(v) ? "-" : "";
 	if (isnan(v))
-		printf("%s:%snan\n", type, sign);
+		snprintf(buf, n, "%snan", sign);
 	else if (isinf(v))
-		printf("%s:%sinf\n", type, sign);
+		snprintf(buf, n, "%sinf", sign);
 	else
-		printf("%s:%.*g\n", type, digits, v);
+		snprintf(buf, n, "%.*g", digits, v);
 }
 
-static void print_ref(const char *type, const void *ref)
+static void format_ref(char *buf, size_t n, const void *ref)
 {
 	if (ref)
-		printf("%s:%p\n", type, ref);
+		snprintf(buf, n, "%p", ref);
 	else
-		printf("%s:null\n", type);
+		snprintf(buf, n, "null");
+}
+
+/* A result's value as --invoke prints it after "TYPE:". */
+static void format_value(char *buf, size_t n, const myr_val *v)
+{
+	switch (v->type) {
+	case MYR_I32:
+		snprintf(buf, n, "%" PRId32, v->of.i32);
+		break;
+	case MYR_I64:
+		snprintf(buf, n, "%" PRId64, v->of.i64);
+		break;
+	case MYR_F32:
+		format_float(buf, n, (double)v->of.f32, 9);
+		break;
+	case MYR_F64:
+		format_float(buf, n, v->of.f64, 17);
+		break;
+	case MYR_FUNCREF:
+		format_ref(buf, n, (const void *)v->of.funcref);
+		break;
+	case MYR_EXTERNREF:
+		format_ref(buf, n, v->of.externref);
+		break;
+	default:
+		snprintf(buf, n, "?");
+		break;
+	}
 }
 
 static void print_result(const myr_val *v)
 {
-	switch (v->type) {
-	case MYR_I32:
-		printf("i32:%" PRId32 "\n", v->of.i32);
-		break;
-	case MYR_I64:
-		printf("i64:%" PRId64 "\n", v->of.i64);
-		break;
-	case MYR_F32:
-		print_float("f32", (double)v->of.f32, 9);
-		break;
-	case MYR_F64:
-		print_float("f64", v->of.f64, 17);
-		break;
-	case MYR_FUNCREF:
-		print_ref("funcref", (const void *)v->of.funcref);
-		break;
-	case MYR_EXTERNREF:
-		print_ref("externref", v->of.externref);
-		break;
-	default:
-		printf("%s:?\n", type_name(v->type));
-		break;
+	char value[64];
+	format_value(value, sizeof value, v);
+	printf("%s:%s\n", type_name(v->type), value);
+}
+
+/* --json without --instances: how the one run ended, as one object.
+ * The values are strings, written as --invoke prints them, because an
+ * i64 does not survive a JSON number and nan and inf are not numbers. */
+static void print_run_json(const Options *o, bool ok, const myr_error *err,
+			   const myr_val *results, size_t nresults)
+{
+	cJSON *j = cJSON_CreateObject();
+	if (ok && !o->invoke) {
+		/* Returning from _start is a command's exit with 0. */
+		cJSON_AddStringToObject(j, "status", "returned");
+		cJSON_AddNumberToObject(j, "exit_code", 0);
+	} else if (ok) {
+		cJSON_AddStringToObject(j, "status", "returned");
+		cJSON *list = cJSON_AddArrayToObject(j, "results");
+		for (size_t i = 0; list && i < nresults; i++) {
+			char value[64];
+			format_value(value, sizeof value, &results[i]);
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddStringToObject(r, "type",
+						type_name(results[i].type));
+			cJSON_AddStringToObject(r, "value", value);
+			cJSON_AddItemToArray(list, r);
+		}
+	} else if (err->kind == MYR_ERR_TRAP && err->trap == MYR_TRAP_EXIT) {
+		cJSON_AddStringToObject(j, "status", "exited");
+		cJSON_AddNumberToObject(j, "exit_code", err->exit_code);
+	} else if (err->kind == MYR_ERR_TRAP) {
+		cJSON_AddStringToObject(j, "status", "trapped");
+		cJSON_AddStringToObject(j, "trap", err->message);
+	} else {
+		cJSON_AddStringToObject(j, "status", "failed");
+		cJSON_AddStringToObject(j, "error", err->message);
 	}
+	/* A command's stdout is the program's. */
+	FILE *out = o->invoke ? stdout : stderr;
+	char *text = cJSON_PrintUnformatted(j);
+	if (text) {
+		fflush(stdout);
+		fprintf(out, "%s\n", text);
+	}
+	free(text);
+	cJSON_Delete(j);
+}
+
+/* How a run that started ended: JSON with --json, then the exit status
+ * (report_error's message included). */
+static int run_ended(const Options *o, bool ok, const myr_error *err,
+		     const myr_val *results, size_t nresults)
+{
+	if (o->json)
+		print_run_json(o, ok, err, results, nresults);
+	if (ok)
+		return 0;
+	fflush(stdout);
+	return report_error(o, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -920,7 +995,7 @@ static int invoke(const Options *o, Loaded *l)
 	if (init && strcmp(o->invoke, "_initialize") != 0) {
 		myr_error err;
 		if (!call(o, l, init, NULL, 0, NULL, 0, &err))
-			return report_error(o, &err);
+			return run_ended(o, false, &err, NULL, 0);
 	}
 	const myr_functype *ft = myr_func_type(func);
 	myr_val *args = calloc(o->nargs + 1, sizeof *args);
@@ -930,14 +1005,11 @@ static int invoke(const Options *o, Loaded *l)
 		rc = EXIT_TRAP;
 	} else if (!(rc = parse_args(o, ft, args))) {
 		myr_error err;
-		if (call(o, l, func, args, o->nargs, results, ft->nresults,
-			 &err)) {
-			for (uint32_t i = 0; i < ft->nresults; i++)
-				print_result(&results[i]);
-		} else {
-			fflush(stdout);
-			rc = report_error(o, &err);
-		}
+		bool ok = call(o, l, func, args, o->nargs, results,
+			       ft->nresults, &err);
+		for (uint32_t i = 0; ok && !o->json && i < ft->nresults; i++)
+			print_result(&results[i]);
+		rc = run_ended(o, ok, &err, results, ft->nresults);
 	}
 	free(args);
 	free(results);
@@ -956,9 +1028,8 @@ static int run_command(const Options *o, Loaded *l)
 		return EXIT_USAGE;
 	}
 	myr_error err;
-	if (call(o, l, start, NULL, 0, NULL, 0, &err))
-		return 0;
-	return report_error(o, &err);
+	bool ok = call(o, l, start, NULL, 0, NULL, 0, &err);
+	return run_ended(o, ok, &err, NULL, 0);
 }
 
 static int cmd_run(const Options *o)

@@ -118,6 +118,27 @@ has out "i32:55"
 run 2 run --invoke nope "$wasm/pause.wasm"
 has err "no exported function"
 
+# --- --json for one run ----------------------------------------------
+run 0 run --json --invoke fib "$wasm/pause.wasm" 10
+has out '{"status":"returned","results":[{"type":"i32","value":"55"}]}'
+lines out 1
+run 1 run --json --fuel 1000 --invoke fib "$wasm/pause.wasm" 30
+has out '{"status":"trapped","trap":"fuel exhausted (--fuel 1000)"}'
+has err "trap: fuel exhausted"
+# A command's stdout is the program's: the object goes to stderr.
+run 0 run --json "$ops" args a
+has out "arg a"
+lacks out "status"
+has err '{"status":"returned","exit_code":0}'
+run 7 run --json "$ops" exit 7
+has err '{"status":"exited","exit_code":7}'
+run 1 run --json "$ops" trap
+has err '{"status":"trapped","trap":"unreachable'
+# An error before the run starts is the usual message, no JSON.
+run 2 run --json --invoke nope "$wasm/pause.wasm"
+lacks out "status"
+lines err 1
+
 # --- arguments and environment ---------------------------------------
 run 0 run "$ops" -- args --foo -x ""
 has out "arg $ops"

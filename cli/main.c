@@ -223,11 +223,15 @@ static const Option options[] = {
 	 set_max_memory},
 	{"--max-stack", "BYTES", CMD_RUN,
 	 "largest value stack per instance (default 1M)", set_max_stack},
-	{"--json", NULL, CMD_RUN | CMD_INSPECT,
-	 "inspect: print JSON; run: print how the run ended as one JSON "
-	 "object (on stderr for a WASI command), or with --instances its "
-	 "figures",
+	{"--json", NULL, CMD_RUN,
+	 "print how the run ended as one JSON object: status, results, exit "
+	 "code or trap (on stderr for a WASI command, whose stdout is its "
+	 "own). With --instances: the run's figures instead of the summary",
 	 set_json},
+	/* An option several commands take may mean something different to
+	 * each: it then has a row per command. */
+	{"--json", NULL, CMD_INSPECT,
+	 "print the listing as one JSON object instead of text", set_json},
 	{"--help", NULL, CMD_ALL, "print this help", set_help},
 };
 
@@ -241,24 +245,9 @@ typedef struct Command {
 	const char *synopsis;
 	const char *help;
 	int (*run)(const Options *o);
-	bool takes_args; /* positional arguments after the module */
+	bool takes_args;       /* positional arguments after the module */
+	const char *exit_help; /* its exit statuses */
 } Command;
-
-static const Command commands[] = {
-	{"run", CMD_RUN,
-	 "[OPTION...] MODULE.wasm [--] [ARG...]\n"
-	 "  myriad run [OPTION...] MODULE.wasm --invoke NAME [ARG...]",
-	 "run a WASI command (its _start) with ARGs as its arguments (argv[0] "
-	 "is MODULE.wasm), or call one export; options go before --, "
-	 "everything after it is the program's",
-	 cmd_run, true},
-	{"validate", CMD_VALIDATE, "MODULE.wasm",
-	 "check that a module decodes and validates", cmd_validate, false},
-	{"inspect", CMD_INSPECT, "[--json] MODULE.wasm",
-	 "list a module's imports and exports with their types, memories, "
-	 "tables, globals, functions, code size and custom sections",
-	 cmd_inspect, false},
-};
 
 static const char exit_help[] =
 	"Exit status:\n"
@@ -277,6 +266,29 @@ static const char exit_help[] =
 	"With --instances: 0 if every instance succeeded, otherwise the\n"
 	"status of the lowest-numbered instance that did not (its exit code,\n"
 	"or 1 if it trapped); 130 if interrupted.\n";
+
+static const char exit_help_module[] =
+	"Exit status:\n"
+	"  0    the module is valid\n"
+	"  2    bad usage, or a module that cannot be read, is malformed or\n"
+	"       is invalid (a one-line message on stderr)\n";
+
+static const Command commands[] = {
+	{"run", CMD_RUN,
+	 "[OPTION...] MODULE.wasm [--] [ARG...]\n"
+	 "  myriad run [OPTION...] MODULE.wasm --invoke NAME [ARG...]",
+	 "run a WASI command (its _start) with ARGs as its arguments (argv[0] "
+	 "is MODULE.wasm), or call one export; options go before --, "
+	 "everything after it is the program's",
+	 cmd_run, true, exit_help},
+	{"validate", CMD_VALIDATE, "MODULE.wasm",
+	 "check that a module decodes and validates", cmd_validate, false,
+	 exit_help_module},
+	{"inspect", CMD_INSPECT, "[--json] MODULE.wasm",
+	 "list a module's imports and exports with their types, memories, "
+	 "tables, globals, functions, code size and custom sections",
+	 cmd_inspect, false, exit_help_module},
+};
 
 /* Prints text indented and wrapped at 79 columns. */
 static void wrap(FILE *out, const char *text, int indent)
@@ -317,11 +329,25 @@ static void usage(FILE *out)
 			commands[i].synopsis);
 		wrap(out, commands[i].help, 6);
 	}
-	fprintf(out, "\noptions:\n");
-	for (size_t i = 0; i < COUNT_OF(options); i++)
-		print_option(out, &options[i]);
+	/* Grouped by command: an option may mean something else to each. */
+	for (size_t c = 0; c < COUNT_OF(commands); c++) {
+		bool any = false;
+		for (size_t i = 0; i < COUNT_OF(options); i++) {
+			if (options[i].commands == CMD_ALL ||
+			    !(options[i].commands & commands[c].bit))
+				continue;
+			if (!any)
+				fprintf(out, "\noptions of myriad %s:\n",
+					commands[c].name);
+			any = true;
+			print_option(out, &options[i]);
+		}
+	}
 	fprintf(out,
-		"  --version\n      print the version\n\n"
+		"\noptions of every command:\n"
+		"  --help\n      print this help, or with a command, that "
+		"command's own\n"
+		"  --version\n      print the version (myriad --version)\n\n"
 		"WASI: every module can import wasi_snapshot_preview1 "
 		"(programs built with\n"
 		"clang --target=wasm32-wasi run unchanged); any other import "
@@ -348,10 +374,12 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt,
 	return EXIT_USAGE;
 }
 
-static const Option *find_option(const char *name, size_t len)
+/* The option `name` of the command `bit`, or NULL if it has none. */
+static const Option *find_option(const char *name, size_t len, unsigned bit)
 {
 	for (size_t i = 0; i < COUNT_OF(options); i++)
-		if (strlen(options[i].name) == len &&
+		if ((options[i].commands & bit) &&
+		    strlen(options[i].name) == len &&
 		    strncmp(options[i].name, name, len) == 0)
 			return &options[i];
 	return NULL;
@@ -363,8 +391,8 @@ static int parse_option(const Command *cmd, char **argv, int argc, int *i,
 {
 	const char *arg = argv[*i], *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-	const Option *opt = find_option(arg, len);
-	if (!opt || !(opt->commands & cmd->bit))
+	const Option *opt = find_option(arg, len, cmd->bit);
+	if (!opt)
 		return usage_error("%s: unknown option %.*s%s", cmd->name,
 				   (int)len, arg,
 				   cmd->takes_args && o->module
@@ -1079,8 +1107,7 @@ static void command_help(const Command *cmd)
 	for (size_t i = 0; i < COUNT_OF(options); i++)
 		if (options[i].commands & cmd->bit)
 			print_option(stdout, &options[i]);
-	if (cmd->bit == CMD_RUN)
-		printf("\n%s", exit_help);
+	printf("\n%s", cmd->exit_help);
 }
 
 int main(int argc, char **argv)

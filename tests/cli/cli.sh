@@ -69,6 +69,29 @@ done
 has out "Exit status"
 run 0 inspect --help
 has out "--json"
+has out "print the listing as one JSON object"
+lacks out "how the run ended"
+lacks out "--instances"
+has out "Exit status"
+run 0 validate --help
+lacks out "--json"
+has out "Exit status"
+# Each command's --help lists exactly the options it accepts.
+all_options="--invoke --dir --env --fuel --instances --threads --slice
+	--duration --max-memory --max-stack --json --help --version"
+for cmd in run validate inspect; do
+	"$myriad" $cmd --help >"$tmp/help" 2>&1
+	for opt in $all_options; do
+		"$myriad" $cmd "$opt" "$tmp/missing.wasm" x </dev/null \
+			>/dev/null 2>"$tmp/opterr"
+		accepted=yes
+		grep -qF -- "unknown option $opt" "$tmp/opterr" && accepted=no
+		listed=no
+		grep -q -- "^  $opt\( \|\$\)" "$tmp/help" && listed=yes
+		[ $accepted = $listed ] ||
+			fail "$cmd --help: $opt listed: $listed, accepted: $accepted"
+	done
+done
 run 0 --version
 has out "myriad "
 run 2

@@ -256,16 +256,20 @@ static const char exit_help[] =
 	"  N    the program called proc_exit(N) (N modulo 256, like a\n"
 	"       native process)\n"
 	"  1    the wasm code trapped (myriad prints \"trap: ...\" on\n"
-	"       stderr), ran out of --fuel, or the host ran out of memory\n"
-	"  2    bad usage, an unreadable, malformed or invalid module, or an\n"
-	"       import that cannot be linked (a one-line message on stderr)\n"
+	"       stderr) or ran out of --fuel, or a limit (--max-memory) or\n"
+	"       the host's memory ran out\n"
+	"  2    bad usage, an unreadable, malformed or invalid module, an\n"
+	"       import that cannot be linked, a --dir that cannot be opened,\n"
+	"       or --instances N that cannot fit in memory (a one-line\n"
+	"       message on stderr)\n"
 	"  130  interrupted (SIGINT)\n"
 	"A program can exit with 1, 2 or 130 itself: what myriad reports is\n"
 	"always explained by a line on stderr beginning with \"myriad:\",\n"
 	"\"trap:\" or the module's name; the program's own exit is silent.\n"
-	"With --instances: 0 if every instance succeeded, otherwise the\n"
-	"status of the lowest-numbered instance that did not (its exit code,\n"
-	"or 1 if it trapped); 130 if interrupted.\n";
+	"With --instances: 0 if every instance that finished succeeded,\n"
+	"otherwise the status of the lowest-numbered instance that did not\n"
+	"(its exit code, or 1 if it trapped); 130 if interrupted, after the\n"
+	"summary.\n";
 
 static const char exit_help_module[] =
 	"Exit status:\n"

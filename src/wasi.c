@@ -309,6 +309,20 @@ static uint8_t ftype(mode_t m)
 	return FT_UNKNOWN; /* pipes */
 }
 
+/* The most rights a descriptor of this type can have. wasi-libc's
+ * isatty() is true for a character device without SEEK and TELL, so a
+ * character device that is not a terminal (/dev/null, /dev/zero) keeps
+ * them, as lseek works on it: a program would otherwise take it for a
+ * terminal (line-buffer its output, prompt on it). */
+static uint64_t max_rights(int host, uint8_t type)
+{
+	if (type == FT_DIR)
+		return RIGHTS_DIR;
+	if (type == FT_FILE || (type == FT_CHAR && !isatty(host)))
+		return RIGHTS_FILE;
+	return RIGHTS_STREAM;
+}
+
 static uint64_t ts_ns(struct timespec t)
 {
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
@@ -1565,9 +1579,7 @@ WASI_FN(w_path_open)
 	if (!(fdflags & FDF_NONBLOCK))
 		fcntl(hfd, F_SETFL, fcntl(hfd, F_GETFL) & ~O_NONBLOCK);
 	uint8_t type = ftype(sb.st_mode);
-	uint64_t max = type == FT_DIR	 ? RIGHTS_DIR
-		       : type == FT_FILE ? RIGHTS_FILE
-					 : RIGHTS_STREAM;
+	uint64_t max = max_rights(hfd, type);
 	Fd nf = {.host = hfd,
 		 .type = type,
 		 .flags = (uint16_t)(fdflags &
@@ -2075,6 +2087,8 @@ static Fd stdio_fd(int host, int guest)
 	f.stream = guest ? (uint8_t)guest : 0;
 	uint64_t dir = guest ? R(R_WRITE) : R(R_READ);
 	f.rights = (RIGHTS_STREAM & ~(R(R_READ) | R(R_WRITE))) | dir;
+	if (f.type == FT_CHAR && !isatty(host))
+		f.rights |= R(R_SEEK) | R(R_TELL);
 	/* A regular file behind stdin can be read like one (the guest's
 	 * stdio may fstat and seek it). */
 	if (!guest && f.type == FT_FILE)

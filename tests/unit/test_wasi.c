@@ -751,6 +751,72 @@ static void ops_config(myr_wasi_config *cfg, const char **argv, size_t argc)
 	cfg->stdout_fd = out_file();
 }
 
+/* ops tty with stdio from these host fds and /dev preopened as ".";
+ * returns what it printed (malloc'd). */
+static char *tty_listing(int in, int err, const char *path)
+{
+	const char *argv[] = {"ops", "tty", path};
+	myr_wasi_dir dev = {"/dev", "."};
+	myr_wasi_config cfg;
+	ops_config(&cfg, argv, 3);
+	cfg.stdin_fd = in;
+	cfg.stderr_fd = err;
+	cfg.dirs = &dev;
+	cfg.ndirs = 1;
+	Prog p;
+	prog_open(&p, "ops", &cfg);
+	myr_instance *inst = prog_instance(&p);
+	myr_error e;
+	myr_func_call(tu_export(inst, "_start"), NULL, 0, NULL, 0, &e);
+	int code = -1;
+	assert_true(myr_wasi_exit_code(inst, &code));
+	assert_int_equal(code, 0);
+	myr_instance_free(inst);
+	prog_close(&p);
+	char *out = slurp(cfg.stdout_fd, NULL);
+	close(cfg.stdout_fd);
+	return out;
+}
+
+/* A character device is a terminal to the program only if it is one on
+ * the host: /dev/null and /dev/zero are character devices that wasi-libc's
+ * isatty() must not take for terminals (it would line-buffer them). */
+static void test_isatty(void **state)
+{
+	(void)state;
+	int null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert_true(null_in >= 0 && null_out >= 0);
+	char *out = tty_listing(null_in, null_out, "zero");
+	assert_string_equal(out, "fd 0: type 2 tty 0\n"
+				 "fd 1: type 4 tty 0\n"
+				 "fd 2: type 2 tty 0\n"
+				 "zero: type 2 tty 0\n");
+	free(out);
+	close(null_in);
+	close(null_out);
+
+	/* A pseudo-terminal is one. */
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0 || grantpt(master) || unlockpt(master)) {
+		printf("test_isatty: no pseudo-terminal here (%s); only "
+		       "non-terminals checked\n",
+		       strerror(errno));
+		if (master >= 0)
+			close(master);
+		return;
+	}
+	int tty = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(tty >= 0);
+	out = tty_listing(tty, tty, "");
+	assert_string_equal(out, "fd 0: type 2 tty 1\n"
+				 "fd 1: type 4 tty 0\n"
+				 "fd 2: type 2 tty 1\n");
+	free(out);
+	close(tty);
+	close(master);
+}
+
 /* Eight instances sleeping 200 ms at once on two threads finish in about
  * one sleep: they are parked, not holding the threads. */
 static void test_sleeps_park(void **state)
@@ -1114,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_reads_park),
 		cmocka_unit_test(test_whole_lines),
 		cmocka_unit_test(test_lines_in_pieces),
+		cmocka_unit_test(test_isatty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,35 @@ static int op_readdir(const char *path)
 	return e;
 }
 
+/* What fds 0, 1, 2 and the file at path (if any) are, as fd_fdstat_get
+ * and wasi-libc's isatty() tell: "fd 0: type 2 tty 0". */
+static int op_tty(const char *path)
+{
+	int fds[4] = {0, 1, 2, -1};
+	if (*path) {
+		__wasi_fd_t fd;
+		__wasi_rights_t want =
+			__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE |
+			__WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL;
+		__wasi_errno_t e =
+			__wasi_path_open(DIRFD, 1, path, 0, want, 0, 0, &fd);
+		if (e)
+			return e;
+		fds[3] = (int)fd;
+	}
+	for (int i = 0; i < 4 && fds[i] >= 0; i++) {
+		__wasi_fdstat_t st;
+		__wasi_errno_t e = __wasi_fd_fdstat_get(fds[i], &st);
+		if (e)
+			return e;
+		char name[8];
+		snprintf(name, sizeof name, "fd %d", i);
+		printf("%s: type %d tty %d\n", i < 3 ? name : path,
+		       st.fs_filetype, isatty(fds[i]));
+	}
+	return 0;
+}
+
 static void check(int *bad, const char *what, __wasi_errno_t got,
 		  __wasi_errno_t want)
 {
@@ -412,6 +441,8 @@ int main(int argc, char **argv)
 			putchar(c);
 		return 0;
 	}
+	if (!strcmp(op, "tty"))
+		return op_tty(p);
 	if (!strcmp(op, "trap"))
 		__builtin_trap();
 	return 101;

@@ -11,7 +11,10 @@
  * its exports. Host objects (myr_func_new, myr_global_new, myr_table_new,
  * myr_memory_new) are owned by the caller and freed with their _free call.
  * Whatever an instance imports must outlive that instance: free instances in
- * the reverse order of their creation.
+ * the reverse order of their creation. Every _free function accepts NULL
+ * and then does nothing; myr_func_free, myr_global_free, myr_table_free and
+ * myr_memory_free do nothing either for an object an instance owns (one
+ * of its exports), which goes with the instance.
  */
 #ifndef MYRIAD_H
 #define MYRIAD_H
@@ -238,8 +241,10 @@ typedef enum myr_hostret {
 } myr_hostret;
 
 /* A host function reads args[0..nparams) and writes results[0..nresults),
- * typed as its myr_functype says. caller gives access to the calling
- * instance's memory (NULL when called directly through myr_func_call). */
+ * typed as its myr_functype says: each results[i] arrives with its type
+ * already set and its value zeroed, so writing the value is enough.
+ * caller gives access to the calling instance's memory (NULL when called
+ * directly through myr_func_call). */
 typedef myr_hostret (*myr_host_fn)(myr_caller *caller, void *env,
 				   const myr_val *args, myr_val *results);
 
@@ -315,8 +320,10 @@ const myr_module *myr_instance_module(const myr_instance *inst);
 bool myr_instance_export(myr_instance *inst, const char *name, size_t name_len,
 			 myr_extern *out);
 
-/* Calls a function and runs it to completion. args and results are typed
- * as myr_func_type(func) says; a wrong count or type is MYR_ERR_ARGUMENT. */
+/* Calls a function and runs it to completion. args are typed as
+ * myr_func_type(func) says; a wrong count or type is MYR_ERR_ARGUMENT.
+ * results needs room for every result (nresults at least the type's);
+ * each is filled in whole, type included, so its type need not be set. */
 bool myr_func_call(myr_func *func, const myr_val *args, size_t nargs,
 		   myr_val *results, size_t nresults, myr_error *err);
 
@@ -351,7 +358,8 @@ myr_status myr_instance_run(myr_instance *inst, int64_t fuel);
  * with freeing the instance: wake only instances known to be alive. */
 void myr_instance_wake(myr_instance *inst);
 myr_status myr_instance_status(const myr_instance *inst);
-/* Copies up to n results of a DONE call; returns how many there are. */
+/* Copies up to n results of a DONE call, type included; returns how many
+ * there are. */
 size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 			    size_t n);
 /* The trap of a TRAPPED instance (or the MYR_TRAP_EXIT of an EXITED one). */
@@ -407,8 +415,16 @@ typedef struct myr_sched_config {
 
 myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg);
 void myr_sched_free(myr_sched *sched);
-/* Adds a started instance (status READY). Before myr_sched_run, from any
- * one thread; during the run, from on_done callbacks. */
+/* Adds a started instance (status READY); false if it is not READY or
+ * memory ran out. Outside a run: from one thread at a time, and not while
+ * myr_sched_run is being entered. During a run: from any threads at once,
+ * as long as the run cannot end meanwhile, i.e. while an added instance
+ * is known not to have finished: from on_done callbacks and from host
+ * functions the scheduler's instances call (their instance keeps the run
+ * going), or from a thread that an unfinished instance waits for (one
+ * parked until that thread wakes it). An instance added from elsewhere as
+ * the last one finishes may find the workers gone and keep myr_sched_run
+ * from returning until myr_sched_stop. */
 bool myr_sched_add(myr_sched *sched, myr_instance *inst);
 /* Runs until every added instance is done or myr_sched_stop is called;
  * instances not finished then stay READY and can be run again. */

@@ -589,6 +589,11 @@ bool myr_func_call(myr_func *f, const myr_val *args, size_t nargs,
 					exec_slot_to_val(ft_results(t)[i],
 							 slots[i], &results[i]);
 		} else {
+			/* As a call from wasm would give them (interp.c). */
+			for (uint32_t i = 0; i < t->nresults; i++) {
+				results[i].type = (myr_valtype)ft_results(t)[i];
+				results[i].of.i64 = 0;
+			}
 			r = h->fn((myr_caller *)&tmp, h->env, args, results);
 			if (r == MYR_HOST_YIELD)
 				r = MYR_HOST_OK;

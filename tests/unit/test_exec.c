@@ -1,6 +1,7 @@
 /* Execution: pausing and resuming in fuel slices gives the results of
  * uninterrupted runs; stacks grow and stop at their limit; a trap ends
- * only its own instance. */
+ * only its own instance. And what myriad.h promises about results and
+ * freeing. */
 #include "testutil.h"
 
 enum { NINST = 8 };
@@ -182,6 +183,92 @@ static void test_trap_is_isolated(void **state)
 	myr_engine_free(e);
 }
 
+/* Every _free takes NULL; freeing what an instance owns does nothing
+ * (the instance still uses it, which ASan would catch). */
+static void test_free_null_and_owned(void **state)
+{
+	(void)state;
+	myr_engine_free(NULL);
+	myr_module_free(NULL);
+	myr_func_free(NULL);
+	myr_global_free(NULL);
+	myr_table_free(NULL);
+	myr_memory_free(NULL);
+	myr_instance_free(NULL);
+	myr_sched_free(NULL);
+	myr_wasi_free(NULL);
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "pause");
+	myr_error err;
+	myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
+	assert_non_null(inst);
+	myr_extern mem;
+	assert_true(myr_instance_export(inst, "memory", 6, &mem));
+	myr_memory_free(mem.of.memory);
+	myr_func_free(tu_export(inst, "churn"));
+	myr_val args[2] = {tu_i32(1), tu_i32(1000)}, r;
+	assert_true(
+		myr_func_call(tu_export(inst, "churn"), args, 2, &r, 1, &err));
+	assert_int_equal(myr_memory_size(mem.of.memory), 65536);
+	myr_instance_free(inst);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
+static myr_hostret check_prefilled(myr_caller *caller, void *env,
+				   const myr_val *args, myr_val *results)
+{
+	(void)caller, (void)args;
+	int *bad = env;
+	if (results[0].type != MYR_I64 || results[0].of.i64 != 0 ||
+	    results[1].type != MYR_F32)
+		(*bad)++;
+	results[0].of.i64 = 7;
+	results[1].of.f32 = 0.5f;
+	return MYR_HOST_OK;
+}
+
+/* Results arrive typed: a host function called directly finds its
+ * results' types set, and a call fills in the types of what it returns,
+ * whatever the caller's array held. */
+static void test_results_are_typed(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	static const myr_valtype res[2] = {MYR_I64, MYR_F32};
+	const myr_functype t = {0, 2, NULL, res};
+	int bad = 0;
+	myr_func *f = myr_func_new(e, &t, check_prefilled, &bad, NULL);
+	myr_val out[2] = {{.type = MYR_F64, .of.i64 = 0x1234},
+			  {.type = MYR_EXTERNREF, .of.i64 = -1}};
+	myr_error err;
+	assert_true(myr_func_call(f, NULL, 0, out, 2, &err));
+	assert_int_equal(bad, 0);
+	assert_int_equal(out[0].type, MYR_I64);
+	assert_int_equal(out[0].of.i64, 7);
+	assert_int_equal(out[1].type, MYR_F32);
+	assert_true(out[1].of.f32 == 0.5f);
+	myr_func_free(f);
+
+	myr_module *m = tu_load(e, "pause");
+	myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
+	assert_non_null(inst);
+	myr_val n = tu_i32(10), r = {.type = MYR_F64, .of.i64 = -1};
+	assert_true(myr_func_call(tu_export(inst, "fib"), &n, 1, &r, 1, &err));
+	assert_int_equal(r.type, MYR_I32);
+	assert_int_equal(r.of.i32, 55);
+	assert_true(
+		myr_instance_start(inst, tu_export(inst, "fib"), &n, 1, &err));
+	assert_int_equal(myr_instance_run(inst, 1000000), MYR_STATUS_DONE);
+	r = (myr_val){.type = MYR_F64, .of.i64 = -1};
+	assert_int_equal(myr_instance_results(inst, &r, 1), 1);
+	assert_int_equal(r.type, MYR_I32);
+	assert_int_equal(r.of.i32, 55);
+	myr_instance_free(inst);
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +277,8 @@ int main(void)
 		cmocka_unit_test(test_slices_of_500),
 		cmocka_unit_test(test_stack_growth_and_limit),
 		cmocka_unit_test(test_trap_is_isolated),
+		cmocka_unit_test(test_free_null_and_owned),
+		cmocka_unit_test(test_results_are_typed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,8 +97,8 @@ static bool grow_buckets(myr_engine *e)
 	return true;
 }
 
-uint32_t engine_canon_type(myr_engine *e, const uint8_t *types,
-			   uint32_t np, uint32_t nr)
+uint32_t engine_canon_type(myr_engine *e, const uint8_t *types, uint32_t np,
+			   uint32_t nr)
 {
 	uint64_t h = sig_hash(types, np, nr);
 	uint32_t id = UINT32_MAX;

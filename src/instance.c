@@ -27,8 +27,8 @@
 /* Evaluates e. With inst NULL, fails on anything that needs an instance
  * (global.get, ref.func), which is how the module finds what it can
  * precompute. */
-static bool eval_const(const Module *m, myr_instance *inst,
-		       const ConstExpr *e, uint64_t *out)
+static bool eval_const(const Module *m, myr_instance *inst, const ConstExpr *e,
+		       uint64_t *out)
 {
 	uint64_t stack[16];
 	unsigned sp = 0;
@@ -83,16 +83,18 @@ static bool eval_const(const Module *m, myr_instance *inst,
 			uint32_t f;
 			if (!inst || !rd_u32(&r, &f))
 				return false;
-			stack[sp++] = (uint64_t)(uintptr_t)instance_func(inst, f);
+			stack[sp++] =
+				(uint64_t)(uintptr_t)instance_func(inst, f);
 			break;
 		}
 		case 0x23: {
 			uint32_t g;
 			if (!inst || !rd_u32(&r, &g))
 				return false;
-			stack[sp++] = g < m->nglobal_imports
-					      ? *inst->global_imps[g]
-					      : inst->globals[g - m->nglobal_imports];
+			stack[sp++] =
+				g < m->nglobal_imports
+					? *inst->global_imps[g]
+					: inst->globals[g - m->nglobal_imports];
 			break;
 		}
 		default: {
@@ -100,12 +102,24 @@ static bool eval_const(const Module *m, myr_instance *inst,
 				return false;
 			uint64_t b = stack[--sp], a = stack[sp - 1], v;
 			switch (op) {
-			case 0x6A: v = (uint32_t)(a + b); break;
-			case 0x6B: v = (uint32_t)(a - b); break;
-			case 0x6C: v = (uint32_t)((uint32_t)a * (uint32_t)b); break;
-			case 0x7C: v = a + b; break;
-			case 0x7D: v = a - b; break;
-			default: v = a * b; break;
+			case 0x6A:
+				v = (uint32_t)(a + b);
+				break;
+			case 0x6B:
+				v = (uint32_t)(a - b);
+				break;
+			case 0x6C:
+				v = (uint32_t)((uint32_t)a * (uint32_t)b);
+				break;
+			case 0x7C:
+				v = a + b;
+				break;
+			case 0x7D:
+				v = a - b;
+				break;
+			default:
+				v = a * b;
+				break;
 			}
 			stack[sp - 1] = v;
 		}
@@ -117,8 +131,7 @@ static bool eval_const(const Module *m, myr_instance *inst,
 	return true;
 }
 
-bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
-			 uint64_t *out)
+bool instance_eval_const(myr_instance *inst, const ConstExpr *e, uint64_t *out)
 {
 	return eval_const(inst->mod, inst, e, out);
 }
@@ -137,11 +150,11 @@ bool instance_prepare(Module *m, myr_error *err)
 	uint32_t own_tables = m->ntables - m->ntable_imports;
 	uint32_t ndef_globals = m->nglobals - m->nglobal_imports;
 	uint64_t off = sizeof(myr_instance);
-#define PART(field, bytes)                                                    \
-	do {                                                                  \
-		off = align_to((uint32_t)off, 8);                             \
-		m->layout.field = (uint32_t)off;                              \
-		off += (uint64_t)(bytes);                                     \
+#define PART(field, bytes)                                                     \
+	do {                                                                   \
+		off = align_to((uint32_t)off, 8);                              \
+		m->layout.field = (uint32_t)off;                               \
+		off += (uint64_t)(bytes);                                      \
 	} while (0)
 	PART(own_mems, (uint64_t)own_mems * sizeof(myr_memory));
 	PART(own_tables, (uint64_t)own_tables * sizeof(myr_table));
@@ -228,8 +241,7 @@ static bool link_import(myr_instance *inst, uint32_t i, const myr_extern *x,
 	const Import *im = &m->imports[i];
 	if (x->kind != (myr_externkind)im->kind) {
 		char why[64];
-		snprintf(why, sizeof why, "expected a %s",
-			 kind_name(im->kind));
+		snprintf(why, sizeof why, "expected a %s", kind_name(im->kind));
 		return link_fail(err, im, why);
 	}
 	switch (im->kind) {
@@ -306,7 +318,8 @@ static myr_trap run_segments(myr_instance *inst)
 						inst, it->idx);
 				else if (it->kind == ITEM_GLOBAL_GET)
 					v = it->idx < m->nglobal_imports
-						    ? *inst->global_imps[it->idx]
+						    ? *inst->global_imps
+							       [it->idx]
 						    : inst->globals
 							      [it->idx -
 							       m->nglobal_imports];
@@ -421,8 +434,8 @@ static bool create_own(myr_instance *inst, myr_error *err)
 			if (m->global_dynamic[i] &&
 			    !instance_eval_const(inst, &g->init,
 						 &inst->globals[i]))
-				return fail(err, MYR_ERR_INVALID, g->init.offset,
-					    MYR_NO_FUNC,
+				return fail(err, MYR_ERR_INVALID,
+					    g->init.offset, MYR_NO_FUNC,
 					    "cannot evaluate global "
 					    "initializer");
 		}
@@ -431,9 +444,9 @@ static bool create_own(myr_instance *inst, myr_error *err)
 		const ElemSeg *s = &m->elems[i];
 		if (s->mode == SEG_ACTIVE &&
 		    inst->tables[s->table]->type != s->type)
-			return fail(err, MYR_ERR_LINK, MYR_NO_OFFSET, MYR_NO_FUNC,
-				    "element segment %u does not fit its table",
-				    i);
+			return fail(
+				err, MYR_ERR_LINK, MYR_NO_OFFSET, MYR_NO_FUNC,
+				"element segment %u does not fit its table", i);
 	}
 	return true;
 }
@@ -622,8 +635,8 @@ static myr_global *global_object(myr_instance *inst, uint32_t idx)
 	return g;
 }
 
-bool myr_instance_export(myr_instance *inst, const char *name,
-			 size_t name_len, myr_extern *out)
+bool myr_instance_export(myr_instance *inst, const char *name, size_t name_len,
+			 myr_extern *out)
 {
 	const Module *m = inst->mod;
 	for (uint32_t i = 0; i < m->nexports; i++) {

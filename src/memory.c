@@ -80,8 +80,8 @@ static uint64_t slot_bytes(const myr_engine *e, const MemType *t,
 			   uint64_t *size_out, uint64_t *max_out)
 {
 	uint64_t page = (uint64_t)1 << t->page_log2;
-	uint64_t max_pages = t->lim.has_max ? t->lim.max
-					    : ((uint64_t)1 << 32) / page;
+	uint64_t max_pages =
+		t->lim.has_max ? t->lim.max : ((uint64_t)1 << 32) / page;
 	uint64_t size = t->lim.min * page;
 	uint64_t max_size = MIN(max_pages * page, e->cfg.max_memory_bytes);
 	if (size_out)
@@ -104,8 +104,8 @@ bool memory_init_obj(myr_memory *m, myr_engine *e, const MemType *t,
 {
 	uint64_t page = (uint64_t)1 << t->page_log2;
 	uint64_t limit = e->cfg.max_memory_bytes;
-	uint64_t max_pages = t->lim.has_max ? t->lim.max
-					    : ((uint64_t)1 << 32) / page;
+	uint64_t max_pages =
+		t->lim.has_max ? t->lim.max : ((uint64_t)1 << 32) / page;
 	uint64_t size, max_size;
 	uint64_t want = slot_bytes(e, t, &size, &max_size);
 	if (size > limit)

@@ -31,8 +31,9 @@ bool rd_leb_slow(Reader *r, unsigned bits, bool is_signed, uint64_t *out)
 		uint8_t byte = *r->p++;
 		if (i == max_bytes - 1) {
 			if (byte & 0x80)
-				return rd_fail_at(r, (uint64_t)(start - r->base),
-						  "integer representation too long");
+				return rd_fail_at(
+					r, (uint64_t)(start - r->base),
+					"integer representation too long");
 			/* Bits of the last byte that lie beyond `bits`: zero
 			 * for unsigned, copies of the sign bit for signed. */
 			unsigned used = bits - shift; /* 1..7 */
@@ -44,7 +45,8 @@ bool rd_leb_slow(Reader *r, unsigned bits, bool is_signed, uint64_t *out)
 						r, (uint64_t)(start - r->base),
 						"integer too large");
 			} else if (byte & extra) {
-				return rd_fail_at(r, (uint64_t)(start - r->base),
+				return rd_fail_at(r,
+						  (uint64_t)(start - r->base),
 						  "integer too large");
 			}
 		}

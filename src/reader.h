@@ -15,7 +15,7 @@ typedef struct Reader {
 	const uint8_t *end;
 	const uint8_t *base; /* start of the module: offsets are p - base */
 	myr_error *err;
-	uint32_t func;       /* function index for messages, or MYR_NO_FUNC */
+	uint32_t func; /* function index for messages, or MYR_NO_FUNC */
 } Reader;
 
 static inline uint64_t rd_offset(const Reader *r)
@@ -23,9 +23,15 @@ static inline uint64_t rd_offset(const Reader *r)
 	return (uint64_t)(r->p - r->base);
 }
 
-static inline bool rd_eof(const Reader *r) { return r->p >= r->end; }
+static inline bool rd_eof(const Reader *r)
+{
+	return r->p >= r->end;
+}
 
-static inline size_t rd_left(const Reader *r) { return (size_t)(r->end - r->p); }
+static inline size_t rd_left(const Reader *r)
+{
+	return (size_t)(r->end - r->p);
+}
 
 /* Malformed-input error at the reader's position. */
 bool rd_fail(Reader *r, const char *fmt, ...)

@@ -80,7 +80,8 @@ static SlabRegion *new_region(SlabClass *c)
 	if (base > p)
 		munmap(p, (size_t)(base - p));
 	if (base + bytes < p + bytes + slack)
-		munmap(base + bytes, (size_t)(p + bytes + slack - (base + bytes)));
+		munmap(base + bytes,
+		       (size_t)(p + bytes + slack - (base + bytes)));
 	if (c->populate)
 		madvise(base, bytes, MADV_HUGEPAGE);
 	r->base = base;

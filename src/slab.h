@@ -20,12 +20,12 @@ typedef struct SlabRegion SlabRegion;
 
 typedef struct SlabClass {
 	pthread_mutex_t lock;
-	size_t slot_size;     /* bytes, a multiple of the OS page */
-	size_t region_slots;  /* slots per reservation */
-	bool populate;        /* populate in bulk as slots are handed out */
-	bool zero_on_reuse;   /* memories must read as zero; blocks need not */
-	SlabRegion *regions;  /* oldest first */
-	SlabRegion *cur;      /* the region allocations bump */
+	size_t slot_size;    /* bytes, a multiple of the OS page */
+	size_t region_slots; /* slots per reservation */
+	bool populate;	     /* populate in bulk as slots are handed out */
+	bool zero_on_reuse;  /* memories must read as zero; blocks need not */
+	SlabRegion *regions; /* oldest first */
+	SlabRegion *cur;     /* the region allocations bump */
 	SlabRegion *last;
 	/* Freed slots: their addresses and how many bytes were dirtied. */
 	void **free_slots;
@@ -37,8 +37,8 @@ typedef struct SlabClass {
 typedef struct SlabStats {
 	size_t reserved;  /* bytes of address space */
 	size_t populated; /* bytes populated in bulk */
-	size_t regions;   /* mappings */
-	size_t live;      /* slots in use */
+	size_t regions;	  /* mappings */
+	size_t live;	  /* slots in use */
 } SlabStats;
 
 /* A memory slab: one SlabClass per power-of-two slot size. */

@@ -12,12 +12,12 @@
 
 #include "myriad.h"
 
-#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define INTERNAL __attribute__((visibility("hidden")))
+#define MIN(a, b)   ((a) < (b) ? (a) : (b))
+#define MAX(a, b)   ((a) > (b) ? (a) : (b))
+#define INTERNAL    __attribute__((visibility("hidden")))
 
 /* Fills err (if not NULL) and returns false, so that error paths read
  * `return fail(err, ...)`. The message gets ", at offset 0x..." and

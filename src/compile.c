@@ -24,7 +24,7 @@
 
 enum { K_TEMP, K_LOCAL, K_CONST };
 #define VT_ANY 0 /* the unknown type of values popped in unreachable code */
-#define NONE UINT32_MAX
+#define NONE   UINT32_MAX
 /* Constants beyond this many per function are materialized when used. */
 #define POOL_MAX 128
 
@@ -47,9 +47,9 @@ typedef struct Ctrl {
 	uint32_t height; /* operand height at entry, block params excluded */
 	uint32_t nparams, nresults;
 	const ValType *params, *results;
-	ValType single;  /* storage for a one-result block type */
-	uint32_t start;  /* code index of a loop's header */
-	uint32_t patches; /* forward branches to this label (Patch list) */
+	ValType single;	     /* storage for a one-result block type */
+	uint32_t start;	     /* code index of a loop's header */
+	uint32_t patches;    /* forward branches to this label (Patch list) */
 	uint32_t else_patch; /* if: the branch to the else arm */
 } Ctrl;
 
@@ -104,14 +104,22 @@ typedef struct Comp {
 static const char *vt_name(ValType t)
 {
 	switch (t) {
-	case VT_I32: return "i32";
-	case VT_I64: return "i64";
-	case VT_F32: return "f32";
-	case VT_F64: return "f64";
-	case VT_V128: return "v128";
-	case VT_FUNCREF: return "funcref";
-	case VT_EXTERNREF: return "externref";
-	default: return "any";
+	case VT_I32:
+		return "i32";
+	case VT_I64:
+		return "i64";
+	case VT_F32:
+		return "f32";
+	case VT_F64:
+		return "f64";
+	case VT_V128:
+		return "v128";
+	case VT_FUNCREF:
+		return "funcref";
+	case VT_EXTERNREF:
+		return "externref";
+	default:
+		return "any";
 	}
 }
 
@@ -288,10 +296,10 @@ static void resolve_patches(Comp *c, Ctrl *l, uint32_t target)
 enum { ACC_O = 1, ACC_A = 2, ACC_B = 4 };
 
 /* Where each family's variants sit in the op list. */
-#define VAL2_N (OP_i32_add_k - OP_i32_add)
-#define VAL1_N (OP_i32_store - OP_i32_add_k)
+#define VAL2_N	(OP_i32_add_k - OP_i32_add)
+#define VAL1_N	(OP_i32_store - OP_i32_add_k)
 #define STORE_N (OP_i32_load_abs - OP_i32_store)
-#define BR1_N (OP_br_add_i32_loop_eq - OP_br_i32_eq)
+#define BR1_N	(OP_br_add_i32_loop_eq - OP_br_i32_eq)
 static const struct AccBlock {
 	Op first, base;
 	unsigned n, mode;
@@ -349,8 +357,7 @@ static Op acc_base(Op op, unsigned *mode)
  * acc through, and a pause saves it, so the value cannot be lost. */
 static bool take_acc(Comp *c, const Val *v, uint32_t h)
 {
-	if (dead(c) || v->kind != K_TEMP || c->last == NONE ||
-	    !c->last_has_r ||
+	if (dead(c) || v->kind != K_TEMP || c->last == NONE || !c->last_has_r ||
 	    ((uint32_t *)&c->code[c->last + 1])[0] != c->T + h)
 		return false;
 	unsigned mode;
@@ -572,9 +579,8 @@ static bool read_blocktype(Comp *c, uint32_t *np, const ValType **p,
 	if (rd_left(&c->r) && (c->r.p[0] & 0xC0) == 0x40) {
 		/* A single-byte negative s33: a value type. */
 		uint8_t t = *c->r.p++;
-		if (t != VT_I32 && t != VT_I64 && t != VT_F32 &&
-		    t != VT_F64 && t != VT_V128 && t != VT_FUNCREF &&
-		    t != VT_EXTERNREF)
+		if (t != VT_I32 && t != VT_I64 && t != VT_F32 && t != VT_F64 &&
+		    t != VT_V128 && t != VT_FUNCREF && t != VT_EXTERNREF)
 			return malformed(c, "malformed block type");
 		*single = t;
 		*np = 0;
@@ -773,7 +779,8 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 		uint32_t r = f[0], x = f[1], d = f[2];
 		unemit_last(c);
 		Op op = (Op)((cond->imm ? OP_br_add_i32k_loop_eq
-					: OP_br_add_i32_loop_eq) + cmp);
+					: OP_br_add_i32_loop_eq) +
+			     cmp);
 		at = emit(c, op, 5);
 		put(c, at, 0, cond->a);
 		put(c, at, 1, cond->b);
@@ -794,7 +801,8 @@ static uint32_t emit_cond_branch(Comp *c, const Cond *cond, bool negate,
 		bool zero = cond->negate_zero != negate;
 		Op op = zero ? (is_loop ? OP_br_z_loop : OP_br_z)
 			     : (is_loop ? OP_br_nz_loop : OP_br_nz);
-		at = emit(c, acc_op(op, cond->acc ? ACC_A : 0), is_loop ? 3 : 2);
+		at = emit(c, acc_op(op, cond->acc ? ACC_A : 0),
+			  is_loop ? 3 : 2);
 		put(c, at, 0, cond->slot);
 		*field = 1;
 	}
@@ -849,7 +857,7 @@ static bool binop(Comp *c, ValType t, ValType rt, Op op, int kidx, int cmp,
 		       0);
 		return true;
 	}
-	unsigned m = take_acc(c, &a, h)	       ? ACC_A
+	unsigned m = take_acc(c, &a, h)	      ? ACC_A
 		     : take_acc(c, &b, h + 1) ? ACC_B
 					      : 0;
 	uint32_t sa = slot_of(c, &a, h);
@@ -930,8 +938,7 @@ static bool abs_address(const Val *a, uint32_t offset, uint32_t *ea)
 static bool fold_address(Comp *c, const Val *a, uint32_t h, uint32_t *x,
 			 uint32_t *k, unsigned *mode)
 {
-	if (dead(c) || a->kind != K_TEMP || c->last == NONE ||
-	    !c->last_has_r)
+	if (dead(c) || a->kind != K_TEMP || c->last == NONE || !c->last_has_r)
 		return false;
 	const uint32_t *f = (const uint32_t *)&c->code[c->last + 1];
 	if (f[0] != c->T + h || acc_base(c->last_op, mode) != OP_i32_add_k)
@@ -1125,8 +1132,10 @@ static bool op_call_indirect(Comp *c, bool tail)
 	if (table >= c->m->ntables)
 		return invalid(c, "unknown table %u", table);
 	if (c->m->tables[table].elem != VT_FUNCREF)
-		return invalid(c, "type mismatch: call_indirect on a table of "
-				  "%s", vt_name(c->m->tables[table].elem));
+		return invalid(c,
+			       "type mismatch: call_indirect on a table of "
+			       "%s",
+			       vt_name(c->m->tables[table].elem));
 	const FuncType *t = &c->m->types[ti];
 	if (tail && !check_tail_results(c, t))
 		return false;
@@ -1168,8 +1177,8 @@ static bool op_local(Comp *c, uint8_t opcode)
 	ValType t = c->local_types[idx];
 	uint32_t slot = local_slot(c, idx);
 	if (opcode == 0x20) /* local.get */
-		return push_val(c, (Val){.type = t, .kind = K_LOCAL,
-					 .slot = slot});
+		return push_val(
+			c, (Val){.type = t, .kind = K_LOCAL, .slot = slot});
 	Val v;
 	if (!pop(c, t, &v))
 		return false;
@@ -1206,7 +1215,8 @@ static bool op_local(Comp *c, uint8_t opcode)
 		put(c, c->last, 0, slot);
 		c->last_has_r = false;
 		if (opcode == 0x22)
-			return push_val(c, (Val){.type = t, .kind = K_LOCAL,
+			return push_val(c, (Val){.type = t,
+						 .kind = K_LOCAL,
 						 .slot = slot});
 		return true;
 	}
@@ -1218,8 +1228,8 @@ static bool op_local(Comp *c, uint8_t opcode)
 	}
 	move_to(c, &v, h, slot);
 	if (opcode == 0x22)
-		return push_val(c, (Val){.type = t, .kind = K_LOCAL,
-					 .slot = slot});
+		return push_val(
+			c, (Val){.type = t, .kind = K_LOCAL, .slot = slot});
 	return true;
 }
 
@@ -1238,8 +1248,8 @@ static bool op_global(Comp *c, uint8_t opcode)
 		uint32_t h = c->nvals;
 		if (!push(c, gt.type) || dead(c))
 			return !c->oom;
-		emit_r(c, imp ? OP_global_get_imp : OP_global_get, 2,
-		       c->T + h, gi, 0, 0);
+		emit_r(c, imp ? OP_global_get_imp : OP_global_get, 2, c->T + h,
+		       gi, 0, 0);
 		return true;
 	}
 	if (!gt.mut)
@@ -1304,8 +1314,9 @@ static bool end_arm(Comp *c, Ctrl *l)
 	if (!pop_types(c, l->nresults, ctrl_results(l)))
 		return false;
 	if (c->nvals != l->height)
-		return invalid(c, "type mismatch: %u values remain on the "
-				  "stack at the end of a block",
+		return invalid(c,
+			       "type mismatch: %u values remain on the "
+			       "stack at the end of a block",
 			       c->nvals - l->height);
 	if (!dead(c)) {
 		c->nvals = before;
@@ -1536,11 +1547,13 @@ static bool op_select(Comp *c, bool typed)
 	if (!typed) {
 		if (vt_is_ref(a.type) || vt_is_ref(b.type) ||
 		    a.type == VT_V128 || b.type == VT_V128)
-			return invalid(c, "type mismatch: select without a type "
-					  "needs numeric operands");
+			return invalid(c,
+				       "type mismatch: select without a type "
+				       "needs numeric operands");
 		if (a.type != VT_ANY && b.type != VT_ANY && a.type != b.type)
-			return invalid(c, "type mismatch: select operands %s "
-					  "and %s",
+			return invalid(c,
+				       "type mismatch: select operands %s "
+				       "and %s",
 				       vt_name(a.type), vt_name(b.type));
 		t = a.type != VT_ANY ? a.type : b.type;
 	}
@@ -1611,8 +1624,9 @@ static bool op_prefix_fc(Comp *c)
 		if (!pop_operands(c, 3, I3, s))
 			return false;
 		if (!dead(c)) {
-			uint32_t at = emit(c, sub == 10 ? OP_memory_copy
-							: OP_memory_fill, 3);
+			uint32_t at = emit(
+				c, sub == 10 ? OP_memory_copy : OP_memory_fill,
+				3);
 			put(c, at, 0, s[0]);
 			put(c, at, 1, s[1]);
 			put(c, at, 2, s[2]);
@@ -1624,8 +1638,9 @@ static bool op_prefix_fc(Comp *c)
 		if (seg >= m->nelems)
 			return invalid(c, "unknown elem segment %u", seg);
 		if (m->elems[seg].type != m->tables[t].elem)
-			return invalid(c, "type mismatch: table.init of %s "
-					  "into a table of %s",
+			return invalid(c,
+				       "type mismatch: table.init of %s "
+				       "into a table of %s",
 				       vt_name(m->elems[seg].type),
 				       vt_name(m->tables[t].elem));
 		if (!pop_operands(c, 3, I3, s))
@@ -1650,8 +1665,9 @@ static bool op_prefix_fc(Comp *c)
 		if (!read_table(c, &t) || !read_table(c, &t2))
 			return false;
 		if (m->tables[t].elem != m->tables[t2].elem)
-			return invalid(c, "type mismatch: table.copy between "
-					  "tables of %s and %s",
+			return invalid(c,
+				       "type mismatch: table.copy between "
+				       "tables of %s and %s",
 				       vt_name(m->tables[t2].elem),
 				       vt_name(m->tables[t].elem));
 		if (!pop_operands(c, 3, I3, s))
@@ -1709,16 +1725,16 @@ static bool op_prefix_fc(Comp *c)
 /* ------------------------------------------------------------------ */
 /* The opcode loop                                                     */
 
-#define BIN_I(T, name, kidx, cmp, comm)                                       \
-	binop(c, VT_##T == VT_I32 ? VT_I32 : VT_I64,                          \
+#define BIN_I(T, name, kidx, cmp, comm)                                        \
+	binop(c, VT_##T == VT_I32 ? VT_I32 : VT_I64,                           \
 	      (cmp) >= 0 ? VT_I32 : (VT_##T), OP_##name, kidx, cmp, comm)
 
 static bool int_binop(Comp *c, ValType t, unsigned i)
 {
 	/* i indexes the 25 integer binops in the order of ops.h. */
-	static const int8_t kidx[25] = {
-		0, -2, 1, -1, -1, -1, -1, 2, 3, 4, 5, 6, 7, 8, 9,
-		10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+	static const int8_t kidx[25] = {0,  -2, 1,  -1, -1, -1, -1, 2,	3,
+					4,  5,	6,  7,	8,  9,	10, 11, 12,
+					13, 14, 15, 16, 17, 18, 19};
 	static const bool comm[25] = {1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0,
 				      0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
 	bool is_cmp = i >= 15;
@@ -1813,29 +1829,52 @@ static bool compile_op(Comp *c, uint8_t op)
 		put(c, at, 2, t);
 		return true;
 	}
-	case 0x28: return load(c, VT_I32, OP_i32_load, 2);
-	case 0x29: return load(c, VT_I64, OP_i64_load, 3);
-	case 0x2A: return load(c, VT_F32, OP_i32_load, 2);
-	case 0x2B: return load(c, VT_F64, OP_i64_load, 3);
-	case 0x2C: return load(c, VT_I32, OP_i32_load8_s, 0);
-	case 0x2D: return load(c, VT_I32, OP_i32_load8_u, 0);
-	case 0x2E: return load(c, VT_I32, OP_i32_load16_s, 1);
-	case 0x2F: return load(c, VT_I32, OP_i32_load16_u, 1);
-	case 0x30: return load(c, VT_I64, OP_i64_load8_s, 0);
-	case 0x31: return load(c, VT_I64, OP_i64_load8_u, 0);
-	case 0x32: return load(c, VT_I64, OP_i64_load16_s, 1);
-	case 0x33: return load(c, VT_I64, OP_i64_load16_u, 1);
-	case 0x34: return load(c, VT_I64, OP_i64_load32_s, 2);
-	case 0x35: return load(c, VT_I64, OP_i64_load32_u, 2);
-	case 0x36: return store(c, VT_I32, OP_i32_store, 2);
-	case 0x37: return store(c, VT_I64, OP_i64_store, 3);
-	case 0x38: return store(c, VT_F32, OP_i32_store, 2);
-	case 0x39: return store(c, VT_F64, OP_i64_store, 3);
-	case 0x3A: return store(c, VT_I32, OP_i32_store8, 0);
-	case 0x3B: return store(c, VT_I32, OP_i32_store16, 1);
-	case 0x3C: return store(c, VT_I64, OP_i64_store8, 0);
-	case 0x3D: return store(c, VT_I64, OP_i64_store16, 1);
-	case 0x3E: return store(c, VT_I64, OP_i64_store32, 2);
+	case 0x28:
+		return load(c, VT_I32, OP_i32_load, 2);
+	case 0x29:
+		return load(c, VT_I64, OP_i64_load, 3);
+	case 0x2A:
+		return load(c, VT_F32, OP_i32_load, 2);
+	case 0x2B:
+		return load(c, VT_F64, OP_i64_load, 3);
+	case 0x2C:
+		return load(c, VT_I32, OP_i32_load8_s, 0);
+	case 0x2D:
+		return load(c, VT_I32, OP_i32_load8_u, 0);
+	case 0x2E:
+		return load(c, VT_I32, OP_i32_load16_s, 1);
+	case 0x2F:
+		return load(c, VT_I32, OP_i32_load16_u, 1);
+	case 0x30:
+		return load(c, VT_I64, OP_i64_load8_s, 0);
+	case 0x31:
+		return load(c, VT_I64, OP_i64_load8_u, 0);
+	case 0x32:
+		return load(c, VT_I64, OP_i64_load16_s, 1);
+	case 0x33:
+		return load(c, VT_I64, OP_i64_load16_u, 1);
+	case 0x34:
+		return load(c, VT_I64, OP_i64_load32_s, 2);
+	case 0x35:
+		return load(c, VT_I64, OP_i64_load32_u, 2);
+	case 0x36:
+		return store(c, VT_I32, OP_i32_store, 2);
+	case 0x37:
+		return store(c, VT_I64, OP_i64_store, 3);
+	case 0x38:
+		return store(c, VT_F32, OP_i32_store, 2);
+	case 0x39:
+		return store(c, VT_F64, OP_i64_store, 3);
+	case 0x3A:
+		return store(c, VT_I32, OP_i32_store8, 0);
+	case 0x3B:
+		return store(c, VT_I32, OP_i32_store16, 1);
+	case 0x3C:
+		return store(c, VT_I64, OP_i64_store8, 0);
+	case 0x3D:
+		return store(c, VT_I64, OP_i64_store16, 1);
+	case 0x3E:
+		return store(c, VT_I64, OP_i64_store32, 2);
 	case 0x3F: { /* memory.size */
 		if (!read_memidx(c))
 			return false;
@@ -1859,94 +1898,164 @@ static bool compile_op(Comp *c, uint8_t op)
 		int32_t k;
 		if (!rd_s32(&c->r, &k))
 			return false;
-		return push_val(c, (Val){.type = VT_I32, .kind = K_CONST,
+		return push_val(c, (Val){.type = VT_I32,
+					 .kind = K_CONST,
 					 .k = (uint32_t)k});
 	}
 	case 0x42: {
 		int64_t k;
 		if (!rd_s64(&c->r, &k))
 			return false;
-		return push_val(c, (Val){.type = VT_I64, .kind = K_CONST,
+		return push_val(c, (Val){.type = VT_I64,
+					 .kind = K_CONST,
 					 .k = (uint64_t)k});
 	}
 	case 0x43: {
 		uint32_t bits;
 		if (!rd_f32(&c->r, &bits))
 			return false;
-		return push_val(c, (Val){.type = VT_F32, .kind = K_CONST,
-					 .k = bits});
+		return push_val(
+			c, (Val){.type = VT_F32, .kind = K_CONST, .k = bits});
 	}
 	case 0x44: {
 		uint64_t bits;
 		if (!rd_f64(&c->r, &bits))
 			return false;
-		return push_val(c, (Val){.type = VT_F64, .kind = K_CONST,
-					 .k = bits});
+		return push_val(
+			c, (Val){.type = VT_F64, .kind = K_CONST, .k = bits});
 	}
-	case 0x45: return unop(c, VT_I32, VT_I32, OP_i32_eqz);
-	case 0x50: return unop(c, VT_I64, VT_I32, OP_i64_eqz);
-	case 0x67: return unop(c, VT_I32, VT_I32, OP_i32_clz);
-	case 0x68: return unop(c, VT_I32, VT_I32, OP_i32_ctz);
-	case 0x69: return unop(c, VT_I32, VT_I32, OP_i32_popcnt);
-	case 0x79: return unop(c, VT_I64, VT_I64, OP_i64_clz);
-	case 0x7A: return unop(c, VT_I64, VT_I64, OP_i64_ctz);
-	case 0x7B: return unop(c, VT_I64, VT_I64, OP_i64_popcnt);
-	case 0x8B: case 0x8C: case 0x8D: case 0x8E: case 0x8F: case 0x90:
+	case 0x45:
+		return unop(c, VT_I32, VT_I32, OP_i32_eqz);
+	case 0x50:
+		return unop(c, VT_I64, VT_I32, OP_i64_eqz);
+	case 0x67:
+		return unop(c, VT_I32, VT_I32, OP_i32_clz);
+	case 0x68:
+		return unop(c, VT_I32, VT_I32, OP_i32_ctz);
+	case 0x69:
+		return unop(c, VT_I32, VT_I32, OP_i32_popcnt);
+	case 0x79:
+		return unop(c, VT_I64, VT_I64, OP_i64_clz);
+	case 0x7A:
+		return unop(c, VT_I64, VT_I64, OP_i64_ctz);
+	case 0x7B:
+		return unop(c, VT_I64, VT_I64, OP_i64_popcnt);
+	case 0x8B:
+	case 0x8C:
+	case 0x8D:
+	case 0x8E:
+	case 0x8F:
+	case 0x90:
 	case 0x91:
 		return unop(c, VT_F32, VT_F32, (Op)(OP_f32_abs + (op - 0x8B)));
-	case 0x99: case 0x9A: case 0x9B: case 0x9C: case 0x9D: case 0x9E:
+	case 0x99:
+	case 0x9A:
+	case 0x9B:
+	case 0x9C:
+	case 0x9D:
+	case 0x9E:
 	case 0x9F:
 		return unop(c, VT_F64, VT_F64, (Op)(OP_f64_abs + (op - 0x99)));
-	case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97:
+	case 0x92:
+	case 0x93:
+	case 0x94:
+	case 0x95:
+	case 0x96:
+	case 0x97:
 	case 0x98: {
-		static const Op fop[7] = {OP_f32_add, OP_f32_sub, OP_f32_mul,
-					  OP_f32_div, OP_f32_min, OP_f32_max,
-					  OP_f32_copysign};
+		static const Op fop[7] = {
+			OP_f32_add, OP_f32_sub, OP_f32_mul,	OP_f32_div,
+			OP_f32_min, OP_f32_max, OP_f32_copysign};
 		return binop(c, VT_F32, VT_F32, fop[op - 0x92], -1, -1, false);
 	}
-	case 0xA0: case 0xA1: case 0xA2: case 0xA3: case 0xA4: case 0xA5:
+	case 0xA0:
+	case 0xA1:
+	case 0xA2:
+	case 0xA3:
+	case 0xA4:
+	case 0xA5:
 	case 0xA6: {
-		static const Op fop[7] = {OP_f64_add, OP_f64_sub, OP_f64_mul,
-					  OP_f64_div, OP_f64_min, OP_f64_max,
-					  OP_f64_copysign};
+		static const Op fop[7] = {
+			OP_f64_add, OP_f64_sub, OP_f64_mul,	OP_f64_div,
+			OP_f64_min, OP_f64_max, OP_f64_copysign};
 		return binop(c, VT_F64, VT_F64, fop[op - 0xA0], -1, -1, false);
 	}
-	case 0x5B: case 0x5C: case 0x5D: case 0x5E: case 0x5F: case 0x60:
+	case 0x5B:
+	case 0x5C:
+	case 0x5D:
+	case 0x5E:
+	case 0x5F:
+	case 0x60:
 		return binop(c, VT_F32, VT_I32, (Op)(OP_f32_eq + (op - 0x5B)),
 			     -1, -1, false);
-	case 0x61: case 0x62: case 0x63: case 0x64: case 0x65: case 0x66:
+	case 0x61:
+	case 0x62:
+	case 0x63:
+	case 0x64:
+	case 0x65:
+	case 0x66:
 		return binop(c, VT_F64, VT_I32, (Op)(OP_f64_eq + (op - 0x61)),
 			     -1, -1, false);
-	case 0xA7: return unop(c, VT_I64, VT_I32, OP_i32_wrap_i64);
-	case 0xA8: return unop(c, VT_F32, VT_I32, OP_i32_trunc_f32_s);
-	case 0xA9: return unop(c, VT_F32, VT_I32, OP_i32_trunc_f32_u);
-	case 0xAA: return unop(c, VT_F64, VT_I32, OP_i32_trunc_f64_s);
-	case 0xAB: return unop(c, VT_F64, VT_I32, OP_i32_trunc_f64_u);
-	case 0xAC: return unop(c, VT_I32, VT_I64, OP_i64_extend_i32_s);
-	case 0xAD: return unop(c, VT_I32, VT_I64, OP_i64_extend_i32_u);
-	case 0xAE: return unop(c, VT_F32, VT_I64, OP_i64_trunc_f32_s);
-	case 0xAF: return unop(c, VT_F32, VT_I64, OP_i64_trunc_f32_u);
-	case 0xB0: return unop(c, VT_F64, VT_I64, OP_i64_trunc_f64_s);
-	case 0xB1: return unop(c, VT_F64, VT_I64, OP_i64_trunc_f64_u);
-	case 0xB2: return unop(c, VT_I32, VT_F32, OP_f32_convert_i32_s);
-	case 0xB3: return unop(c, VT_I32, VT_F32, OP_f32_convert_i32_u);
-	case 0xB4: return unop(c, VT_I64, VT_F32, OP_f32_convert_i64_s);
-	case 0xB5: return unop(c, VT_I64, VT_F32, OP_f32_convert_i64_u);
-	case 0xB6: return unop(c, VT_F64, VT_F32, OP_f32_demote_f64);
-	case 0xB7: return unop(c, VT_I32, VT_F64, OP_f64_convert_i32_s);
-	case 0xB8: return unop(c, VT_I32, VT_F64, OP_f64_convert_i32_u);
-	case 0xB9: return unop(c, VT_I64, VT_F64, OP_f64_convert_i64_s);
-	case 0xBA: return unop(c, VT_I64, VT_F64, OP_f64_convert_i64_u);
-	case 0xBB: return unop(c, VT_F32, VT_F64, OP_f64_promote_f32);
-	case 0xBC: return retype(c, VT_F32, VT_I32);
-	case 0xBD: return retype(c, VT_F64, VT_I64);
-	case 0xBE: return retype(c, VT_I32, VT_F32);
-	case 0xBF: return retype(c, VT_I64, VT_F64);
-	case 0xC0: return unop(c, VT_I32, VT_I32, OP_i32_extend8_s);
-	case 0xC1: return unop(c, VT_I32, VT_I32, OP_i32_extend16_s);
-	case 0xC2: return unop(c, VT_I64, VT_I64, OP_i64_extend8_s);
-	case 0xC3: return unop(c, VT_I64, VT_I64, OP_i64_extend16_s);
-	case 0xC4: return unop(c, VT_I64, VT_I64, OP_i64_extend32_s);
+	case 0xA7:
+		return unop(c, VT_I64, VT_I32, OP_i32_wrap_i64);
+	case 0xA8:
+		return unop(c, VT_F32, VT_I32, OP_i32_trunc_f32_s);
+	case 0xA9:
+		return unop(c, VT_F32, VT_I32, OP_i32_trunc_f32_u);
+	case 0xAA:
+		return unop(c, VT_F64, VT_I32, OP_i32_trunc_f64_s);
+	case 0xAB:
+		return unop(c, VT_F64, VT_I32, OP_i32_trunc_f64_u);
+	case 0xAC:
+		return unop(c, VT_I32, VT_I64, OP_i64_extend_i32_s);
+	case 0xAD:
+		return unop(c, VT_I32, VT_I64, OP_i64_extend_i32_u);
+	case 0xAE:
+		return unop(c, VT_F32, VT_I64, OP_i64_trunc_f32_s);
+	case 0xAF:
+		return unop(c, VT_F32, VT_I64, OP_i64_trunc_f32_u);
+	case 0xB0:
+		return unop(c, VT_F64, VT_I64, OP_i64_trunc_f64_s);
+	case 0xB1:
+		return unop(c, VT_F64, VT_I64, OP_i64_trunc_f64_u);
+	case 0xB2:
+		return unop(c, VT_I32, VT_F32, OP_f32_convert_i32_s);
+	case 0xB3:
+		return unop(c, VT_I32, VT_F32, OP_f32_convert_i32_u);
+	case 0xB4:
+		return unop(c, VT_I64, VT_F32, OP_f32_convert_i64_s);
+	case 0xB5:
+		return unop(c, VT_I64, VT_F32, OP_f32_convert_i64_u);
+	case 0xB6:
+		return unop(c, VT_F64, VT_F32, OP_f32_demote_f64);
+	case 0xB7:
+		return unop(c, VT_I32, VT_F64, OP_f64_convert_i32_s);
+	case 0xB8:
+		return unop(c, VT_I32, VT_F64, OP_f64_convert_i32_u);
+	case 0xB9:
+		return unop(c, VT_I64, VT_F64, OP_f64_convert_i64_s);
+	case 0xBA:
+		return unop(c, VT_I64, VT_F64, OP_f64_convert_i64_u);
+	case 0xBB:
+		return unop(c, VT_F32, VT_F64, OP_f64_promote_f32);
+	case 0xBC:
+		return retype(c, VT_F32, VT_I32);
+	case 0xBD:
+		return retype(c, VT_F64, VT_I64);
+	case 0xBE:
+		return retype(c, VT_I32, VT_F32);
+	case 0xBF:
+		return retype(c, VT_I64, VT_F64);
+	case 0xC0:
+		return unop(c, VT_I32, VT_I32, OP_i32_extend8_s);
+	case 0xC1:
+		return unop(c, VT_I32, VT_I32, OP_i32_extend16_s);
+	case 0xC2:
+		return unop(c, VT_I64, VT_I64, OP_i64_extend8_s);
+	case 0xC3:
+		return unop(c, VT_I64, VT_I64, OP_i64_extend16_s);
+	case 0xC4:
+		return unop(c, VT_I64, VT_I64, OP_i64_extend32_s);
 	case 0xD0: { /* ref.null */
 		uint8_t t;
 		if (!rd_u8(&c->r, &t))
@@ -1964,8 +2073,7 @@ static bool compile_op(Comp *c, uint8_t op)
 		uint32_t h = c->nvals;
 		if (!push(c, VT_I32) || dead(c))
 			return !c->oom;
-		emit_r(c, OP_ref_is_null, 2, c->T + h, slot_of(c, &v, h), 0,
-		       0);
+		emit_r(c, OP_ref_is_null, 2, c->T + h, slot_of(c, &v, h), 0, 0);
 		return true;
 	}
 	case 0xD2: { /* ref.func */

@@ -28,25 +28,25 @@
 
 #define H(name) static MYR_CC int op_##name(OP_PARAMS)
 /* 32-bit operand i of the current instruction. */
-#define F(i) (((const uint32_t *)(pc + 1))[i])
+#define F(i)  (((const uint32_t *)(pc + 1))[i])
 #define FS(i) ((int32_t)F(i))
-#define DISPATCH()                                                            \
-	do {                                                                  \
-		MUSTTAIL return pc->fn(pc, fp, mem, memsize, fuel, ex, acc);  \
+#define DISPATCH()                                                             \
+	do {                                                                   \
+		MUSTTAIL return pc->fn(pc, fp, mem, memsize, fuel, ex, acc);   \
 	} while (0)
-#define NEXT(cells)                                                           \
-	do {                                                                  \
-		pc += (cells);                                                \
-		DISPATCH();                                                   \
+#define NEXT(cells)                                                            \
+	do {                                                                   \
+		pc += (cells);                                                 \
+		DISPATCH();                                                    \
 	} while (0)
 #define TRAP(code) return do_trap(ex, pc, fp, (code))
-#define PAUSE() return do_pause(ex, pc, fp, fuel, acc)
+#define PAUSE()	   return do_pause(ex, pc, fp, fuel, acc)
 /* Reloads the cached memory registers after anything that may have grown
  * or switched the memory. */
-#define RELOAD_MEM()                                                          \
-	do {                                                                  \
-		mem = ex->mem ? ex->mem->base : NULL;                         \
-		memsize = ex->mem ? ex->mem->size : 0;                        \
+#define RELOAD_MEM()                                                           \
+	do {                                                                   \
+		mem = ex->mem ? ex->mem->base : NULL;                          \
+		memsize = ex->mem ? ex->mem->size : 0;                         \
 	} while (0)
 
 /* ------------------------------------------------------------------ */
@@ -92,11 +92,11 @@ void exec_error(const Exec *ex, myr_error *out)
 	out->trap = (myr_trap)ex->trap;
 	out->func = ex->trap_func;
 	out->exit_code = ex->exit_code;
-	const char *what = ex->trap_msg ? ex->trap_msg
-					: myr_trap_message(out->trap);
+	const char *what =
+		ex->trap_msg ? ex->trap_msg : myr_trap_message(out->trap);
 	if (ex->trap == MYR_TRAP_EXIT)
-		snprintf(out->message, sizeof out->message,
-			 "exit with code %d", ex->exit_code);
+		snprintf(out->message, sizeof out->message, "exit with code %d",
+			 ex->exit_code);
 	else if (ex->trap_func != MYR_NO_FUNC)
 		snprintf(out->message, sizeof out->message,
 			 "%s (in function %u)", what, ex->trap_func);
@@ -104,9 +104,8 @@ void exec_error(const Exec *ex, myr_error *out)
 		snprintf(out->message, sizeof out->message, "%s", what);
 }
 
-static __attribute__((noinline)) int do_pause(Exec *ex, const Cell *pc,
-					      uint64_t *fp, int64_t fuel,
-					      uint64_t acc)
+static __attribute__((noinline)) int
+do_pause(Exec *ex, const Cell *pc, uint64_t *fp, int64_t fuel, uint64_t acc)
 {
 	ex->pc = pc;
 	ex->fp_off = (size_t)(fp - ex->stack);
@@ -194,14 +193,14 @@ static inline uint64_t rotr64(uint64_t x, uint64_t n)
 }
 
 /* Wasm min/max: NaN if either is NaN, and -0 < +0. */
-#define WASM_MINMAX(name, T, is_min)                                          \
-	static inline T name(T a, T b)                                        \
-	{                                                                     \
-		if (isnan(a) || isnan(b))                                     \
-			return a + b;                                         \
-		if (a == b)                                                   \
-			return (signbit(a) == (is_min)) ? a : b;              \
-		return (is_min) ? (a < b ? a : b) : (a > b ? a : b);          \
+#define WASM_MINMAX(name, T, is_min)                                           \
+	static inline T name(T a, T b)                                         \
+	{                                                                      \
+		if (isnan(a) || isnan(b))                                      \
+			return a + b;                                          \
+		if (a == b)                                                    \
+			return (signbit(a) == (is_min)) ? a : b;               \
+		return (is_min) ? (a < b ? a : b) : (a > b ? a : b);           \
 	}
 WASM_MINMAX(wasm_fminf, float, 1)
 WASM_MINMAX(wasm_fmaxf, float, 0)
@@ -213,75 +212,75 @@ WASM_MINMAX(wasm_fmax, double, 0)
 
 /* How an operand is read and a result written in each variant (ops.h):
  * from / to its slot, or from / to the accumulator. */
-#define IN_S(i) fp[F(i)]
-#define IN_ACC(i) acc
-#define OUT_S(v) (fp[F(0)] = (v))
+#define IN_S(i)	   fp[F(i)]
+#define IN_ACC(i)  acc
+#define OUT_S(v)   (fp[F(0)] = (v))
 #define OUT_ACC(v) (acc = (v))
 
 /* Each family's variants, from one generator GEN(name, in..., out, ...)
  * whose trailing arguments are passed through. */
-#define VAL2_VARIANTS(GEN, name, ...)                                         \
-	GEN(name, IN_S, IN_S, OUT_S, __VA_ARGS__)                             \
-	GEN(name##_o, IN_S, IN_S, OUT_ACC, __VA_ARGS__)                       \
-	GEN(name##_a, IN_ACC, IN_S, OUT_S, __VA_ARGS__)                       \
-	GEN(name##_ao, IN_ACC, IN_S, OUT_ACC, __VA_ARGS__)                    \
-	GEN(name##_b, IN_S, IN_ACC, OUT_S, __VA_ARGS__)                       \
+#define VAL2_VARIANTS(GEN, name, ...)                                          \
+	GEN(name, IN_S, IN_S, OUT_S, __VA_ARGS__)                              \
+	GEN(name##_o, IN_S, IN_S, OUT_ACC, __VA_ARGS__)                        \
+	GEN(name##_a, IN_ACC, IN_S, OUT_S, __VA_ARGS__)                        \
+	GEN(name##_ao, IN_ACC, IN_S, OUT_ACC, __VA_ARGS__)                     \
+	GEN(name##_b, IN_S, IN_ACC, OUT_S, __VA_ARGS__)                        \
 	GEN(name##_bo, IN_S, IN_ACC, OUT_ACC, __VA_ARGS__)
-#define VAL1_VARIANTS(GEN, name, ...)                                         \
-	GEN(name, IN_S, OUT_S, __VA_ARGS__)                                   \
-	GEN(name##_o, IN_S, OUT_ACC, __VA_ARGS__)                             \
-	GEN(name##_a, IN_ACC, OUT_S, __VA_ARGS__)                             \
+#define VAL1_VARIANTS(GEN, name, ...)                                          \
+	GEN(name, IN_S, OUT_S, __VA_ARGS__)                                    \
+	GEN(name##_o, IN_S, OUT_ACC, __VA_ARGS__)                              \
+	GEN(name##_a, IN_ACC, OUT_S, __VA_ARGS__)                              \
 	GEN(name##_ao, IN_ACC, OUT_ACC, __VA_ARGS__)
-#define STORE_VARIANTS(GEN, name, ...)                                        \
-	GEN(name, IN_S, IN_S, __VA_ARGS__)                                    \
-	GEN(name##_a, IN_ACC, IN_S, __VA_ARGS__)                              \
+#define STORE_VARIANTS(GEN, name, ...)                                         \
+	GEN(name, IN_S, IN_S, __VA_ARGS__)                                     \
+	GEN(name##_a, IN_ACC, IN_S, __VA_ARGS__)                               \
 	GEN(name##_b, IN_S, IN_ACC, __VA_ARGS__)
-#define BR1_VARIANTS(GEN, name, ...)                                          \
-	GEN(name, IN_S, __VA_ARGS__)                                          \
+#define BR1_VARIANTS(GEN, name, ...)                                           \
+	GEN(name, IN_S, __VA_ARGS__)                                           \
 	GEN(name##_a, IN_ACC, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Integer arithmetic                                                  */
 
-#define BIN32_GEN(hname, IA, IB, OUT, expr)                                  \
-	H(hname)                                                              \
-	{                                                                     \
-		uint32_t a = (uint32_t)IA(1), b = (uint32_t)IB(2);            \
-		OUT((uint32_t)(expr));                                        \
-		NEXT(3);                                                      \
+#define BIN32_GEN(hname, IA, IB, OUT, expr)                                    \
+	H(hname)                                                               \
+	{                                                                      \
+		uint32_t a = (uint32_t)IA(1), b = (uint32_t)IB(2);             \
+		OUT((uint32_t)(expr));                                         \
+		NEXT(3);                                                       \
 	}
-#define BIN64_GEN(hname, IA, IB, OUT, expr)                                  \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t a = IA(1), b = IB(2);                                \
-		OUT((uint64_t)(expr));                                        \
-		NEXT(3);                                                      \
+#define BIN64_GEN(hname, IA, IB, OUT, expr)                                    \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t a = IA(1), b = IB(2);                                 \
+		OUT((uint64_t)(expr));                                         \
+		NEXT(3);                                                       \
 	}
-#define BINK32_GEN(hname, IA, OUT, expr)                                      \
-	H(hname)                                                              \
-	{                                                                     \
-		uint32_t a = (uint32_t)IA(1), b = F(2);                       \
-		OUT((uint32_t)(expr));                                        \
-		NEXT(3);                                                      \
+#define BINK32_GEN(hname, IA, OUT, expr)                                       \
+	H(hname)                                                               \
+	{                                                                      \
+		uint32_t a = (uint32_t)IA(1), b = F(2);                        \
+		OUT((uint32_t)(expr));                                         \
+		NEXT(3);                                                       \
 	}
-#define BINK64_GEN(hname, IA, OUT, expr)                                      \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t a = IA(1), b = (uint64_t)(int64_t)FS(2);             \
-		OUT((uint64_t)(expr));                                        \
-		NEXT(3);                                                      \
+#define BINK64_GEN(hname, IA, OUT, expr)                                       \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t a = IA(1), b = (uint64_t)(int64_t)FS(2);              \
+		OUT((uint64_t)(expr));                                         \
+		NEXT(3);                                                       \
 	}
-#define BIN32(name, expr) VAL2_VARIANTS(BIN32_GEN, i32_##name, expr)
-#define BIN64(name, expr) VAL2_VARIANTS(BIN64_GEN, i64_##name, expr)
+#define BIN32(name, expr)  VAL2_VARIANTS(BIN32_GEN, i32_##name, expr)
+#define BIN64(name, expr)  VAL2_VARIANTS(BIN64_GEN, i64_##name, expr)
 #define BINK32(name, expr) VAL1_VARIANTS(BINK32_GEN, i32_##name##_k, expr)
 #define BINK64(name, expr) VAL1_VARIANTS(BINK64_GEN, i64_##name##_k, expr)
 /* Operations that exist with a slot and with an immediate operand. */
-#define BOTH(name, e32, e64)                                                  \
+#define BOTH(name, e32, e64)                                                   \
 	BIN32(name, e32) BIN64(name, e64) BINK32(name, e32) BINK64(name, e64)
 
 BOTH(add, a + b, a + b)
-BOTH(mul, a * b, a * b)
-BOTH(and, a & b, a & b)
+BOTH(mul, a *b, a *b)
+BOTH(and, a &b, a &b)
 BOTH(or, a | b, a | b)
 BOTH(xor, a ^ b, a ^ b)
 BOTH(shl, a << (b & 31), a << (b & 63))
@@ -304,26 +303,26 @@ BOTH(rotr, rotr32(a, b), rotr64(a, b))
 
 /* Division and remainder trap on a zero divisor; signed division also on
  * MIN / -1, whose remainder is 0. */
-#define DIV_GEN(hname, IA, IB, OUT, ST, UT, MIN, is_signed, is_rem)          \
-	H(hname)                                                              \
-	{                                                                     \
-		UT ua = (UT)IA(1), ub = (UT)IB(2), r;                         \
-		if (UNLIKELY(ub == 0))                                        \
-			TRAP(MYR_TRAP_DIV_BY_ZERO);                           \
-		if (is_signed) {                                              \
-			ST a = (ST)ua, b = (ST)ub;                            \
-			if (is_rem) {                                         \
-				r = b == -1 ? 0 : (UT)(a % b);                \
-			} else {                                              \
-				if (UNLIKELY(a == (MIN) && b == -1))          \
-					TRAP(MYR_TRAP_INT_OVERFLOW);          \
-				r = (UT)(a / b);                              \
-			}                                                     \
-		} else {                                                      \
-			r = is_rem ? ua % ub : ua / ub;                       \
-		}                                                             \
-		OUT((uint64_t)r);                                             \
-		NEXT(3);                                                      \
+#define DIV_GEN(hname, IA, IB, OUT, ST, UT, MIN, is_signed, is_rem)            \
+	H(hname)                                                               \
+	{                                                                      \
+		UT ua = (UT)IA(1), ub = (UT)IB(2), r;                          \
+		if (UNLIKELY(ub == 0))                                         \
+			TRAP(MYR_TRAP_DIV_BY_ZERO);                            \
+		if (is_signed) {                                               \
+			ST a = (ST)ua, b = (ST)ub;                             \
+			if (is_rem) {                                          \
+				r = b == -1 ? 0 : (UT)(a % b);                 \
+			} else {                                               \
+				if (UNLIKELY(a == (MIN) && b == -1))           \
+					TRAP(MYR_TRAP_INT_OVERFLOW);           \
+				r = (UT)(a / b);                               \
+			}                                                      \
+		} else {                                                       \
+			r = is_rem ? ua % ub : ua / ub;                        \
+		}                                                              \
+		OUT((uint64_t)r);                                              \
+		NEXT(3);                                                       \
 	}
 VAL2_VARIANTS(DIV_GEN, i32_div_s, int32_t, uint32_t, INT32_MIN, 1, 0)
 VAL2_VARIANTS(DIV_GEN, i32_div_u, int32_t, uint32_t, INT32_MIN, 0, 0)
@@ -337,56 +336,55 @@ VAL2_VARIANTS(DIV_GEN, i64_rem_u, int64_t, uint64_t, INT64_MIN, 0, 1)
 /* ------------------------------------------------------------------ */
 /* Floating point                                                      */
 
-#define FBIN_GEN(hname, IA, IB, OUT, get, put, expr)                          \
-	H(hname)                                                              \
-	{                                                                     \
-		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));            \
-		OUT(put(expr));                                               \
-		NEXT(3);                                                      \
+#define FBIN_GEN(hname, IA, IB, OUT, get, put, expr)                           \
+	H(hname)                                                               \
+	{                                                                      \
+		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));             \
+		OUT(put(expr));                                                \
+		NEXT(3);                                                       \
 	}
-#define FCMP_GEN(hname, IA, IB, OUT, get, expr)                               \
-	H(hname)                                                              \
-	{                                                                     \
-		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));            \
-		OUT((uint64_t)((expr) ? 1 : 0));                              \
-		NEXT(3);                                                      \
+#define FCMP_GEN(hname, IA, IB, OUT, get, expr)                                \
+	H(hname)                                                               \
+	{                                                                      \
+		__typeof__(get(0)) a = get(IA(1)), b = get(IB(2));             \
+		OUT((uint64_t)((expr) ? 1 : 0));                               \
+		NEXT(3);                                                       \
 	}
-#define FBIN(T, name, get, put, expr)                                         \
+#define FBIN(T, name, get, put, expr)                                          \
 	VAL2_VARIANTS(FBIN_GEN, T##_##name, get, put, expr)
-#define FCMP(T, name, get, expr)                                              \
-	VAL2_VARIANTS(FCMP_GEN, T##_##name, get, expr)
-#define FOPS(T, get, put, fmin, fmax)                                         \
-	FBIN(T, add, get, put, a + b)                                         \
-	FBIN(T, sub, get, put, a - b)                                         \
-	FBIN(T, mul, get, put, a * b)                                         \
-	FBIN(T, div, get, put, a / b)                                         \
-	FBIN(T, min, get, put, fmin(a, b))                                    \
-	FBIN(T, max, get, put, fmax(a, b))                                    \
-	FCMP(T, eq, get, a == b)                                              \
-	FCMP(T, ne, get, a != b)                                              \
-	FCMP(T, lt, get, a < b)                                               \
-	FCMP(T, gt, get, a > b)                                               \
-	FCMP(T, le, get, a <= b)                                              \
+#define FCMP(T, name, get, expr) VAL2_VARIANTS(FCMP_GEN, T##_##name, get, expr)
+#define FOPS(T, get, put, fmin, fmax)                                          \
+	FBIN(T, add, get, put, a + b)                                          \
+	FBIN(T, sub, get, put, a - b)                                          \
+	FBIN(T, mul, get, put, a *b)                                           \
+	FBIN(T, div, get, put, a / b)                                          \
+	FBIN(T, min, get, put, fmin(a, b))                                     \
+	FBIN(T, max, get, put, fmax(a, b))                                     \
+	FCMP(T, eq, get, a == b)                                               \
+	FCMP(T, ne, get, a != b)                                               \
+	FCMP(T, lt, get, a < b)                                                \
+	FCMP(T, gt, get, a > b)                                                \
+	FCMP(T, le, get, a <= b)                                               \
 	FCMP(T, ge, get, a >= b)
 FOPS(f32, f32_of, bits_f32, wasm_fminf, wasm_fmaxf)
 FOPS(f64, f64_of, bits_f64, wasm_fmin, wasm_fmax)
 
 /* Sign manipulation works on the bits so that NaN payloads survive. */
-#define COPYSIGN_GEN(hname, IA, IB, OUT, sign)                                \
-	H(hname)                                                              \
-	{                                                                     \
-		OUT((IA(1) & ((sign) - 1)) | (IB(2) & (sign)));               \
-		NEXT(3);                                                      \
+#define COPYSIGN_GEN(hname, IA, IB, OUT, sign)                                 \
+	H(hname)                                                               \
+	{                                                                      \
+		OUT((IA(1) & ((sign) - 1)) | (IB(2) & (sign)));                \
+		NEXT(3);                                                       \
 	}
 VAL2_VARIANTS(COPYSIGN_GEN, f32_copysign, (uint64_t)0x80000000u)
 VAL2_VARIANTS(COPYSIGN_GEN, f64_copysign, (uint64_t)1 << 63)
 
-#define UN_GEN(hname, IA, OUT, expr)                                          \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t a = IA(1);                                           \
-		OUT((uint64_t)(expr));                                        \
-		NEXT(2);                                                      \
+#define UN_GEN(hname, IA, OUT, expr)                                           \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t a = IA(1);                                            \
+		OUT((uint64_t)(expr));                                         \
+		NEXT(2);                                                       \
 	}
 #define UN(name, expr) VAL1_VARIANTS(UN_GEN, name, expr)
 
@@ -434,18 +432,18 @@ UN(ref_is_null, a == 0)
 
 /* Trapping float-to-int conversions. `lo` and `hi` are the exclusive
  * bounds of the values whose truncation fits the integer type. */
-#define TRUNC_GEN(hname, IA, OUT, get, IT, lo, hi)                            \
-	H(hname)                                                              \
-	{                                                                     \
-		__typeof__(get(0)) x = get(IA(1));                            \
-		if (UNLIKELY(isnan(x)))                                       \
-			TRAP(MYR_TRAP_INVALID_CONVERSION);                    \
-		if (UNLIKELY(!(x > (lo) && x < (hi))))                        \
-			TRAP(MYR_TRAP_INT_OVERFLOW);                          \
-		OUT(sizeof(IT) == 4 ? (uint32_t)(IT)x : (uint64_t)(IT)x);     \
-		NEXT(2);                                                      \
+#define TRUNC_GEN(hname, IA, OUT, get, IT, lo, hi)                             \
+	H(hname)                                                               \
+	{                                                                      \
+		__typeof__(get(0)) x = get(IA(1));                             \
+		if (UNLIKELY(isnan(x)))                                        \
+			TRAP(MYR_TRAP_INVALID_CONVERSION);                     \
+		if (UNLIKELY(!(x > (lo) && x < (hi))))                         \
+			TRAP(MYR_TRAP_INT_OVERFLOW);                           \
+		OUT(sizeof(IT) == 4 ? (uint32_t)(IT)x : (uint64_t)(IT)x);      \
+		NEXT(2);                                                       \
 	}
-#define TRUNC(name, get, IT, lo, hi)                                          \
+#define TRUNC(name, get, IT, lo, hi)                                           \
 	VAL1_VARIANTS(TRUNC_GEN, name, get, IT, lo, hi)
 TRUNC(i32_trunc_f32_s, f32_of, int32_t, -2147483904.0f, 2147483648.0f)
 TRUNC(i32_trunc_f32_u, f32_of, uint32_t, -1.0f, 4294967296.0f)
@@ -459,26 +457,26 @@ TRUNC(i64_trunc_f64_s, f64_of, int64_t, -9223372036854777856.0,
 TRUNC(i64_trunc_f64_u, f64_of, uint64_t, -1.0, 18446744073709551616.0)
 
 /* Saturating conversions: NaN is 0, out of range clamps. */
-#define TRUNC_SAT_GEN(hname, IA, OUT, get, IT, lo, hi, minv, maxv)            \
-	H(hname)                                                              \
-	{                                                                     \
-		__typeof__(get(0)) x = get(IA(1));                            \
-		IT r;                                                         \
-		if (isnan(x))                                                 \
-			r = 0;                                                \
-		else if (!(x > (lo)))                                         \
-			r = (minv);                                           \
-		else if (!(x < (hi)))                                         \
-			r = (maxv);                                           \
-		else                                                          \
-			r = (IT)x;                                            \
-		OUT(sizeof(IT) == 4 ? (uint32_t)r : (uint64_t)r);             \
-		NEXT(2);                                                      \
+#define TRUNC_SAT_GEN(hname, IA, OUT, get, IT, lo, hi, minv, maxv)             \
+	H(hname)                                                               \
+	{                                                                      \
+		__typeof__(get(0)) x = get(IA(1));                             \
+		IT r;                                                          \
+		if (isnan(x))                                                  \
+			r = 0;                                                 \
+		else if (!(x > (lo)))                                          \
+			r = (minv);                                            \
+		else if (!(x < (hi)))                                          \
+			r = (maxv);                                            \
+		else                                                           \
+			r = (IT)x;                                             \
+		OUT(sizeof(IT) == 4 ? (uint32_t)r : (uint64_t)r);              \
+		NEXT(2);                                                       \
 	}
-#define TRUNC_SAT(name, get, IT, lo, hi, minv, maxv)                          \
+#define TRUNC_SAT(name, get, IT, lo, hi, minv, maxv)                           \
 	VAL1_VARIANTS(TRUNC_SAT_GEN, name, get, IT, lo, hi, minv, maxv)
-TRUNC_SAT(i32_trunc_sat_f32_s, f32_of, int32_t, -2147483904.0f,
-	  2147483648.0f, INT32_MIN, INT32_MAX)
+TRUNC_SAT(i32_trunc_sat_f32_s, f32_of, int32_t, -2147483904.0f, 2147483648.0f,
+	  INT32_MIN, INT32_MAX)
 TRUNC_SAT(i32_trunc_sat_f32_u, f32_of, uint32_t, -1.0f, 4294967296.0f, 0,
 	  UINT32_MAX)
 TRUNC_SAT(i32_trunc_sat_f64_s, f64_of, int32_t, -2147483649.0, 2147483648.0,
@@ -487,12 +485,12 @@ TRUNC_SAT(i32_trunc_sat_f64_u, f64_of, uint32_t, -1.0, 4294967296.0, 0,
 	  UINT32_MAX)
 TRUNC_SAT(i64_trunc_sat_f32_s, f32_of, int64_t, -9223373136366403584.0f,
 	  9223372036854775808.0f, INT64_MIN, INT64_MAX)
-TRUNC_SAT(i64_trunc_sat_f32_u, f32_of, uint64_t, -1.0f,
-	  18446744073709551616.0f, 0, UINT64_MAX)
+TRUNC_SAT(i64_trunc_sat_f32_u, f32_of, uint64_t, -1.0f, 18446744073709551616.0f,
+	  0, UINT64_MAX)
 TRUNC_SAT(i64_trunc_sat_f64_s, f64_of, int64_t, -9223372036854777856.0,
 	  9223372036854775808.0, INT64_MIN, INT64_MAX)
-TRUNC_SAT(i64_trunc_sat_f64_u, f64_of, uint64_t, -1.0,
-	  18446744073709551616.0, 0, UINT64_MAX)
+TRUNC_SAT(i64_trunc_sat_f64_u, f64_of, uint64_t, -1.0, 18446744073709551616.0,
+	  0, UINT64_MAX)
 
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
@@ -501,16 +499,16 @@ TRUNC_SAT(i64_trunc_sat_f64_u, f64_of, uint64_t, -1.0,
  * guard regions, so a million small memories fit in the address space.
  * The address operand is A + D, wrapped to 32 bits, where D is the
  * constant of an i32.add the compiler folded in (ops.h). */
-#define LOAD_GEN(hname, IA, OUT, T, conv)                                     \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)(IA(1) + F(3)) + F(2);      \
-		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
-			TRAP(MYR_TRAP_MEMORY_OOB);                            \
-		T v;                                                          \
-		memcpy(&v, mem + ea, sizeof v);                               \
-		OUT((uint64_t)(conv));                                        \
-		NEXT(3);                                                      \
+#define LOAD_GEN(hname, IA, OUT, T, conv)                                      \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t ea = (uint64_t)(uint32_t)(IA(1) + F(3)) + F(2);       \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                        \
+			TRAP(MYR_TRAP_MEMORY_OOB);                             \
+		T v;                                                           \
+		memcpy(&v, mem + ea, sizeof v);                                \
+		OUT((uint64_t)(conv));                                         \
+		NEXT(3);                                                       \
 	}
 #define LOAD(name, T, conv) VAL1_VARIANTS(LOAD_GEN, name, T, conv)
 LOAD(i32_load, uint32_t, v)
@@ -526,15 +524,15 @@ LOAD(i64_load16_u, uint16_t, v)
 LOAD(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
 LOAD(i64_load32_u, uint32_t, v)
 
-#define STORE_GEN(hname, IA, IB, T)                                           \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t ea = (uint64_t)(uint32_t)(IA(0) + F(3)) + F(2);      \
-		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
-			TRAP(MYR_TRAP_MEMORY_OOB);                            \
-		T v = (T)IB(1);                                               \
-		memcpy(mem + ea, &v, sizeof v);                               \
-		NEXT(3);                                                      \
+#define STORE_GEN(hname, IA, IB, T)                                            \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t ea = (uint64_t)(uint32_t)(IA(0) + F(3)) + F(2);       \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                        \
+			TRAP(MYR_TRAP_MEMORY_OOB);                             \
+		T v = (T)IB(1);                                                \
+		memcpy(mem + ea, &v, sizeof v);                                \
+		NEXT(3);                                                       \
 	}
 #define STORE(name, T) STORE_VARIANTS(STORE_GEN, name, T)
 STORE(i32_store, uint32_t)
@@ -546,16 +544,16 @@ STORE(i64_store16, uint16_t)
 STORE(i64_store32, uint32_t)
 
 /* Constant address: the compiler folded address + offset into K. */
-#define LOAD_ABS(name, T, conv)                                               \
-	H(name##_abs)                                                         \
-	{                                                                     \
-		uint64_t ea = F(1);                                           \
-		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
-			TRAP(MYR_TRAP_MEMORY_OOB);                            \
-		T v;                                                          \
-		memcpy(&v, mem + ea, sizeof v);                               \
-		fp[F(0)] = conv;                                              \
-		NEXT(2);                                                      \
+#define LOAD_ABS(name, T, conv)                                                \
+	H(name##_abs)                                                          \
+	{                                                                      \
+		uint64_t ea = F(1);                                            \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                        \
+			TRAP(MYR_TRAP_MEMORY_OOB);                             \
+		T v;                                                           \
+		memcpy(&v, mem + ea, sizeof v);                                \
+		fp[F(0)] = conv;                                               \
+		NEXT(2);                                                       \
 	}
 LOAD_ABS(i32_load, uint32_t, v)
 LOAD_ABS(i64_load, uint64_t, v)
@@ -570,15 +568,15 @@ LOAD_ABS(i64_load16_u, uint16_t, v)
 LOAD_ABS(i64_load32_s, int32_t, (uint64_t)(int64_t)v)
 LOAD_ABS(i64_load32_u, uint32_t, v)
 
-#define STORE_ABS(name, T)                                                    \
-	H(name##_abs)                                                         \
-	{                                                                     \
-		uint64_t ea = F(1);                                           \
-		if (UNLIKELY(ea + sizeof(T) > memsize))                       \
-			TRAP(MYR_TRAP_MEMORY_OOB);                            \
-		T v = (T)fp[F(0)];                                            \
-		memcpy(mem + ea, &v, sizeof v);                               \
-		NEXT(2);                                                      \
+#define STORE_ABS(name, T)                                                     \
+	H(name##_abs)                                                          \
+	{                                                                      \
+		uint64_t ea = F(1);                                            \
+		if (UNLIKELY(ea + sizeof(T) > memsize))                        \
+			TRAP(MYR_TRAP_MEMORY_OOB);                             \
+		T v = (T)fp[F(0)];                                             \
+		memcpy(mem + ea, &v, sizeof v);                                \
+		NEXT(2);                                                       \
 	}
 STORE_ABS(i32_store, uint32_t)
 STORE_ABS(i64_store, uint64_t)
@@ -627,9 +625,8 @@ H(memory_init)
 	uint64_t n = (uint32_t)fp[F(2)];
 	myr_instance *inst = ex->inst;
 	const DataSeg *seg = &inst->mod->datas[F(3)];
-	uint64_t len = instance_dropped(inst, inst->mod->nelems + F(3))
-			       ? 0
-			       : seg->len;
+	uint64_t len =
+		instance_dropped(inst, inst->mod->nelems + F(3)) ? 0 : seg->len;
 	if (UNLIKELY(s + n > len || d + n > memsize))
 		TRAP(MYR_TRAP_MEMORY_OOB);
 	if (n)
@@ -675,8 +672,8 @@ H(table_size)
 
 H(table_grow)
 {
-	int64_t old = table_grow(ex->tables[F(3)], (uint32_t)fp[F(2)],
-				 fp[F(1)]);
+	int64_t old =
+		table_grow(ex->tables[F(3)], (uint32_t)fp[F(2)], fp[F(1)]);
 	fp[F(0)] = (uint32_t)(int32_t)old;
 	NEXT(3);
 }
@@ -819,20 +816,20 @@ H(br_loop)
 }
 
 /* Branches on a value against zero: A, OFF (and COST for the loops). */
-#define BRZ_GEN(hname, IA, test, is_loop)                                     \
-	H(hname)                                                              \
-	{                                                                     \
-		uint64_t a = IA(0);                                           \
-		if (test) {                                                   \
-			if (is_loop) {                                        \
-				if (UNLIKELY(fuel <= 0))                      \
-					PAUSE();                              \
-				fuel -= F(2);                                 \
-			}                                                     \
-			pc += FS(1);                                          \
-			DISPATCH();                                           \
-		}                                                             \
-		NEXT(is_loop ? 3 : 2);                                        \
+#define BRZ_GEN(hname, IA, test, is_loop)                                      \
+	H(hname)                                                               \
+	{                                                                      \
+		uint64_t a = IA(0);                                            \
+		if (test) {                                                    \
+			if (is_loop) {                                         \
+				if (UNLIKELY(fuel <= 0))                       \
+					PAUSE();                               \
+				fuel -= F(2);                                  \
+			}                                                      \
+			pc += FS(1);                                           \
+			DISPATCH();                                            \
+		}                                                              \
+		NEXT(is_loop ? 3 : 2);                                         \
 	}
 BR1_VARIANTS(BRZ_GEN, br_nz, a != 0, 0)
 BR1_VARIANTS(BRZ_GEN, br_z, a == 0, 0)
@@ -841,32 +838,32 @@ BR1_VARIANTS(BRZ_GEN, br_z_loop, a == 0, 1)
 
 /* Fused compare-and-branch, in the four operand forms and the loop
  * (fuel-spending) variants of each. */
-#define BRCMP_GEN(hname, IA, T, getb, cmp, is_loop)                           \
-	H(hname)                                                              \
-	{                                                                     \
-		T a = (T)IA(0);                                               \
-		T b = getb;                                                   \
-		if (a cmp b) {                                                \
-			if (is_loop) {                                        \
-				if (UNLIKELY(fuel <= 0))                      \
-					PAUSE();                              \
-				fuel -= F(3);                                 \
-			}                                                     \
-			pc += FS(2);                                          \
-			DISPATCH();                                           \
-		}                                                             \
-		NEXT(3);                                                      \
+#define BRCMP_GEN(hname, IA, T, getb, cmp, is_loop)                            \
+	H(hname)                                                               \
+	{                                                                      \
+		T a = (T)IA(0);                                                \
+		T b = getb;                                                    \
+		if (a cmp b) {                                                 \
+			if (is_loop) {                                         \
+				if (UNLIKELY(fuel <= 0))                       \
+					PAUSE();                               \
+				fuel -= F(3);                                  \
+			}                                                      \
+			pc += FS(2);                                           \
+			DISPATCH();                                            \
+		}                                                              \
+		NEXT(3);                                                       \
 	}
-#define BRCMP1(name, T, getb, cmp, is_loop)                                   \
+#define BRCMP1(name, T, getb, cmp, is_loop)                                    \
 	BR1_VARIANTS(BRCMP_GEN, br_##name, T, getb, cmp, is_loop)
-#define BRCMP_FORMS(suffix, T32, T64, cmp)                                    \
-	BRCMP1(i32_##suffix, T32, (T32)fp[F(1)], cmp, 0)                      \
-	BRCMP1(i64_##suffix, T64, (T64)fp[F(1)], cmp, 0)                      \
-	BRCMP1(i32k_##suffix, T32, (T32)F(1), cmp, 0)                         \
-	BRCMP1(i64k_##suffix, T64, (T64)(int64_t)FS(1), cmp, 0)               \
-	BRCMP1(i32_loop_##suffix, T32, (T32)fp[F(1)], cmp, 1)                 \
-	BRCMP1(i64_loop_##suffix, T64, (T64)fp[F(1)], cmp, 1)                 \
-	BRCMP1(i32k_loop_##suffix, T32, (T32)F(1), cmp, 1)                    \
+#define BRCMP_FORMS(suffix, T32, T64, cmp)                                     \
+	BRCMP1(i32_##suffix, T32, (T32)fp[F(1)], cmp, 0)                       \
+	BRCMP1(i64_##suffix, T64, (T64)fp[F(1)], cmp, 0)                       \
+	BRCMP1(i32k_##suffix, T32, (T32)F(1), cmp, 0)                          \
+	BRCMP1(i64k_##suffix, T64, (T64)(int64_t)FS(1), cmp, 0)                \
+	BRCMP1(i32_loop_##suffix, T32, (T32)fp[F(1)], cmp, 1)                  \
+	BRCMP1(i64_loop_##suffix, T64, (T64)fp[F(1)], cmp, 1)                  \
+	BRCMP1(i32k_loop_##suffix, T32, (T32)F(1), cmp, 1)                     \
 	BRCMP1(i64k_loop_##suffix, T64, (T64)(int64_t)FS(1), cmp, 1)
 BRCMP_FORMS(eq, uint32_t, uint64_t, ==)
 BRCMP_FORMS(ne, uint32_t, uint64_t, !=)
@@ -881,24 +878,24 @@ BRCMP_FORMS(ge_u, uint32_t, uint64_t, >=)
 
 /* The counter step of a loop fused into its back-edge test. A pause
  * happens after the step, so the run resumes at the branch target. */
-#define BRADD(name, T, getb, cmp)                                             \
-	H(br_##name)                                                          \
-	{                                                                     \
-		fp[F(4)] = (uint32_t)(fp[F(5)] + F(6));                       \
-		T a = (T)fp[F(0)];                                            \
-		T b = getb;                                                   \
-		if (a cmp b) {                                                \
-			int64_t cost = F(3);                                  \
-			pc += FS(2);                                          \
-			if (UNLIKELY(fuel <= 0))                              \
-				PAUSE();                                      \
-			fuel -= cost;                                         \
-			DISPATCH();                                           \
-		}                                                             \
-		NEXT(5);                                                      \
+#define BRADD(name, T, getb, cmp)                                              \
+	H(br_##name)                                                           \
+	{                                                                      \
+		fp[F(4)] = (uint32_t)(fp[F(5)] + F(6));                        \
+		T a = (T)fp[F(0)];                                             \
+		T b = getb;                                                    \
+		if (a cmp b) {                                                 \
+			int64_t cost = F(3);                                   \
+			pc += FS(2);                                           \
+			if (UNLIKELY(fuel <= 0))                               \
+				PAUSE();                                       \
+			fuel -= cost;                                          \
+			DISPATCH();                                            \
+		}                                                              \
+		NEXT(5);                                                       \
 	}
-#define BRADD_FORMS(suffix, T, cmp)                                           \
-	BRADD(add_i32_loop_##suffix, T, (T)fp[F(1)], cmp)                     \
+#define BRADD_FORMS(suffix, T, cmp)                                            \
+	BRADD(add_i32_loop_##suffix, T, (T)fp[F(1)], cmp)                      \
 	BRADD(add_i32k_loop_##suffix, T, (T)F(1), cmp)
 BRADD_FORMS(eq, uint32_t, ==)
 BRADD_FORMS(ne, uint32_t, !=)
@@ -1033,13 +1030,13 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 
 /* After call_object did not continue: turn its status into the run's
  * result (a yield or a block has saved where to resume). */
-#define CALL_FAILED(rc)                                                       \
-	do {                                                                  \
-		if ((rc) == RUN_OUT_OF_FUEL)                                  \
-			PAUSE();                                              \
-		if ((rc) == RUN_TRAP && ex->trap == MYR_TRAP_NONE)            \
-			TRAP(MYR_TRAP_STACK_EXHAUSTED);                       \
-		return (rc);                                                  \
+#define CALL_FAILED(rc)                                                        \
+	do {                                                                   \
+		if ((rc) == RUN_OUT_OF_FUEL)                                   \
+			PAUSE();                                               \
+		if ((rc) == RUN_TRAP && ex->trap == MYR_TRAP_NONE)             \
+			TRAP(MYR_TRAP_STACK_EXHAUSTED);                        \
+		return (rc);                                                   \
 	} while (0)
 
 H(call_import)
@@ -1078,8 +1075,8 @@ static inline const myr_func *indirect_target(Exec *ex, uint32_t table,
 H(call_indirect)
 {
 	myr_trap trap;
-	const myr_func *fn = indirect_target(ex, F(2), (uint32_t)fp[F(1)],
-					     F(3), &trap);
+	const myr_func *fn =
+		indirect_target(ex, F(2), (uint32_t)fp[F(1)], F(3), &trap);
 	if (UNLIKELY(!fn))
 		TRAP(trap);
 	if (LIKELY(fn->kind == FUNC_WASM && fn->inst == ex->inst)) {
@@ -1104,23 +1101,23 @@ H(call_indirect)
 
 /* Returns n results found at fp[src..): they move to fp[0..) and control
  * goes back to the caller recorded in the header at fp[hdr]. */
-#define RETURN_COMMON(hdr_slot, copy_results)                                 \
-	do {                                                                  \
-		uint64_t *hdr = fp + (hdr_slot);                              \
-		const Cell *ret = (const Cell *)(uintptr_t)hdr[HDR_RET];      \
-		uint64_t link = hdr[HDR_LINK];                                \
-		myr_instance *caller =                                        \
-			(link & 1) ? (myr_instance *)(uintptr_t)              \
-					     hdr[HDR_CALLER]                  \
-				   : NULL;                                    \
-		copy_results;                                                 \
-		fp -= link >> 1;                                              \
-		pc = ret;                                                     \
-		if (UNLIKELY(caller != NULL)) {                               \
-			exec_enter(ex, caller);                               \
-			RELOAD_MEM();                                         \
-		}                                                             \
-		DISPATCH();                                                   \
+#define RETURN_COMMON(hdr_slot, copy_results)                                  \
+	do {                                                                   \
+		uint64_t *hdr = fp + (hdr_slot);                               \
+		const Cell *ret = (const Cell *)(uintptr_t)hdr[HDR_RET];       \
+		uint64_t link = hdr[HDR_LINK];                                 \
+		myr_instance *caller =                                         \
+			(link & 1)                                             \
+				? (myr_instance *)(uintptr_t)hdr[HDR_CALLER]   \
+				: NULL;                                        \
+		copy_results;                                                  \
+		fp -= link >> 1;                                               \
+		pc = ret;                                                      \
+		if (UNLIKELY(caller != NULL)) {                                \
+			exec_enter(ex, caller);                                \
+			RELOAD_MEM();                                          \
+		}                                                              \
+		DISPATCH();                                                    \
 	} while (0)
 
 H(return0)
@@ -1148,8 +1145,8 @@ tail_frame(Exec *ex, uint64_t *fp, uint32_t base, uint32_t own_hdr,
 	uint64_t ret = hdr[HDR_RET], link = hdr[HDR_LINK];
 	uint64_t caller = hdr[HDR_CALLER];
 	if (UNLIKELY(fp + f->frame_slots > ex->stack_end)) {
-		fp = exec_grow_stack(ex, fp, MAX(f->frame_slots,
-						 base + f->nparams));
+		fp = exec_grow_stack(ex, fp,
+				     MAX(f->frame_slots, base + f->nparams));
 		if (!fp)
 			return NULL;
 	}
@@ -1185,36 +1182,35 @@ H(return_call)
 
 /* A tail call through a function object; host functions are called, then
  * their results returned as if by return. */
-#define TAIL_CALL_OBJECT(fn, base, own_hdr)                                   \
-	do {                                                                  \
-		if ((fn)->kind == FUNC_WASM) {                                \
-			const Func *f_ = (fn)->def;                           \
-			if (UNLIKELY(fuel <= 0))                              \
-				PAUSE();                                      \
-			fuel -= f_->entry_fuel;                               \
-			uint64_t *nfp_ =                                      \
-				tail_frame(ex, fp, base, own_hdr, f_,         \
-					   (fn)->inst);                       \
-			if (UNLIKELY(!nfp_))                                  \
-				TRAP(MYR_TRAP_STACK_EXHAUSTED);               \
-			fp = nfp_;                                            \
-			pc = f_->code;                                        \
-			RELOAD_MEM();                                         \
-			DISPATCH();                                           \
-		}                                                             \
-		ex->pc = pc;                                                  \
-		ex->fp_off = (size_t)(fp - ex->stack);                        \
-		ex->fuel_left = fuel;                                         \
+#define TAIL_CALL_OBJECT(fn, base, own_hdr)                                    \
+	do {                                                                   \
+		if ((fn)->kind == FUNC_WASM) {                                 \
+			const Func *f_ = (fn)->def;                            \
+			if (UNLIKELY(fuel <= 0))                               \
+				PAUSE();                                       \
+			fuel -= f_->entry_fuel;                                \
+			uint64_t *nfp_ = tail_frame(ex, fp, base, own_hdr, f_, \
+						    (fn)->inst);               \
+			if (UNLIKELY(!nfp_))                                   \
+				TRAP(MYR_TRAP_STACK_EXHAUSTED);                \
+			fp = nfp_;                                             \
+			pc = f_->code;                                         \
+			RELOAD_MEM();                                          \
+			DISPATCH();                                            \
+		}                                                              \
+		ex->pc = pc;                                                   \
+		ex->fp_off = (size_t)(fp - ex->stack);                         \
+		ex->fuel_left = fuel;                                          \
 		ex->trap = MYR_TRAP_NONE;                                      \
-		int rc_ = call_host(ex, (fn), fp + (base));                   \
-		/* A yield in tail position is only a hint: the results   \
+		int rc_ = call_host(ex, (fn), fp + (base));                    \
+		/* A yield in tail position is only a hint: the results        \
 		 * still have to be returned. */                               \
-		if (rc_ != RUN_DONE && rc_ != RUN_YIELD)                      \
-			return rc_;                                           \
-		RELOAD_MEM();                                                 \
-		uint32_t nres_ = (fn)->type->nresults;                        \
-		RETURN_COMMON(own_hdr, memmove(fp, fp + (base),               \
-					       nres_ * sizeof *fp));          \
+		if (rc_ != RUN_DONE && rc_ != RUN_YIELD)                       \
+			return rc_;                                            \
+		RELOAD_MEM();                                                  \
+		uint32_t nres_ = (fn)->type->nresults;                         \
+		RETURN_COMMON(own_hdr,                                         \
+			      memmove(fp, fp + (base), nres_ * sizeof *fp));   \
 	} while (0)
 
 H(return_call_import)
@@ -1226,8 +1222,8 @@ H(return_call_import)
 H(return_call_indirect)
 {
 	myr_trap trap;
-	const myr_func *fn = indirect_target(ex, F(2), (uint32_t)fp[F(1)],
-					     F(3), &trap);
+	const myr_func *fn =
+		indirect_target(ex, F(2), (uint32_t)fp[F(1)], F(3), &trap);
 	if (UNLIKELY(!fn))
 		TRAP(trap);
 	TAIL_CALL_OBJECT(fn, F(0), F(4));
@@ -1249,12 +1245,24 @@ static void slot_to_val(ValType t, uint64_t s, myr_val *v)
 {
 	v->type = (myr_valtype)t;
 	switch (t) {
-	case VT_I32: v->of.i32 = (int32_t)(uint32_t)s; break;
-	case VT_F32: memcpy(&v->of.f32, &s, 4); break;
-	case VT_F64: memcpy(&v->of.f64, &s, 8); break;
-	case VT_FUNCREF: v->of.funcref = (myr_func *)(uintptr_t)s; break;
-	case VT_EXTERNREF: v->of.externref = (void *)(uintptr_t)s; break;
-	default: v->of.i64 = (int64_t)s; break;
+	case VT_I32:
+		v->of.i32 = (int32_t)(uint32_t)s;
+		break;
+	case VT_F32:
+		memcpy(&v->of.f32, &s, 4);
+		break;
+	case VT_F64:
+		memcpy(&v->of.f64, &s, 8);
+		break;
+	case VT_FUNCREF:
+		v->of.funcref = (myr_func *)(uintptr_t)s;
+		break;
+	case VT_EXTERNREF:
+		v->of.externref = (void *)(uintptr_t)s;
+		break;
+	default:
+		v->of.i64 = (int64_t)s;
+		break;
 	}
 }
 
@@ -1262,12 +1270,20 @@ static uint64_t val_to_slot(const myr_val *v)
 {
 	uint64_t s = 0;
 	switch (v->type) {
-	case MYR_I32: return (uint32_t)v->of.i32;
-	case MYR_F32: memcpy(&s, &v->of.f32, 4); return s;
-	case MYR_F64: memcpy(&s, &v->of.f64, 8); return s;
-	case MYR_FUNCREF: return (uint64_t)(uintptr_t)v->of.funcref;
-	case MYR_EXTERNREF: return (uint64_t)(uintptr_t)v->of.externref;
-	default: return (uint64_t)v->of.i64;
+	case MYR_I32:
+		return (uint32_t)v->of.i32;
+	case MYR_F32:
+		memcpy(&s, &v->of.f32, 4);
+		return s;
+	case MYR_F64:
+		memcpy(&s, &v->of.f64, 8);
+		return s;
+	case MYR_FUNCREF:
+		return (uint64_t)(uintptr_t)v->of.funcref;
+	case MYR_EXTERNREF:
+		return (uint64_t)(uintptr_t)v->of.externref;
+	default:
+		return (uint64_t)v->of.i64;
 	}
 }
 

@@ -32,7 +32,10 @@ typedef struct FuncType {
 	uint32_t canon; /* engine-wide id: equal ids <=> equal signatures */
 } FuncType;
 
-static inline const ValType *ft_params(const FuncType *t) { return t->types; }
+static inline const ValType *ft_params(const FuncType *t)
+{
+	return t->types;
+}
 static inline const ValType *ft_results(const FuncType *t)
 {
 	return t->types + t->nparams;
@@ -44,8 +47,8 @@ typedef struct Limits {
 } Limits;
 
 typedef struct MemType {
-	Limits lim;         /* in pages */
-	uint8_t page_log2;  /* 16 for 64 KiB pages, 0 for (pagesize 1) */
+	Limits lim;	   /* in pages */
+	uint8_t page_log2; /* 16 for 64 KiB pages, 0 for (pagesize 1) */
 } MemType;
 
 typedef struct TableType {
@@ -112,29 +115,29 @@ typedef enum SegMode {
 /* One item of an element segment: the three forms a funcref/externref
  * constant expression can take in Wasm 2.0. */
 typedef enum ElemItemKind {
-	ITEM_NULL,       /* ref.null */
-	ITEM_FUNC,       /* ref.func idx (or a bare index in the legacy forms) */
+	ITEM_NULL, /* ref.null */
+	ITEM_FUNC, /* ref.func idx (or a bare index in the legacy forms) */
 	ITEM_GLOBAL_GET, /* global.get idx */
 } ElemItemKind;
 
 typedef struct ElemItem {
-	uint8_t kind;  /* ElemItemKind */
-	uint32_t idx;  /* function or global index */
+	uint8_t kind; /* ElemItemKind */
+	uint32_t idx; /* function or global index */
 } ElemItem;
 
 typedef struct ElemSeg {
 	SegMode mode;
-	ValType type;     /* VT_FUNCREF or VT_EXTERNREF */
-	uint32_t table;   /* active only */
+	ValType type;	  /* VT_FUNCREF or VT_EXTERNREF */
+	uint32_t table;	  /* active only */
 	ConstExpr offset; /* active only; i32 */
 	uint32_t count;
 	ElemItem *items;
 } ElemSeg;
 
 typedef struct DataSeg {
-	SegMode mode;     /* SEG_ACTIVE or SEG_PASSIVE */
-	uint32_t mem;     /* active only */
-	ConstExpr offset; /* active only; i32 */
+	SegMode mode;	      /* SEG_ACTIVE or SEG_PASSIVE */
+	uint32_t mem;	      /* active only */
+	ConstExpr offset;     /* active only; i32 */
 	const uint8_t *bytes; /* points into Module.bytes */
 	uint32_t len;
 	/* Precomputed at load (instance.c): the offset when it is a
@@ -163,20 +166,20 @@ typedef struct Func {
 	/* Decoder: the body's bytes after the local declarations. */
 	const uint8_t *body;
 	uint32_t body_len;
-	uint32_t body_offset;  /* offset of `body` in the module */
-	uint32_t nlocals;      /* declared locals, parameters excluded */
+	uint32_t body_offset; /* offset of `body` in the module */
+	uint32_t nlocals;     /* declared locals, parameters excluded */
 	uint32_t nruns;
 	LocalRun *runs;
 	/* Compiler: see docs/architecture.md, "Frames". */
 	const union Cell *code;
 	uint32_t nparams, nresults;
-	uint32_t frame_slots;  /* slots this function may touch above fp */
+	uint32_t frame_slots; /* slots this function may touch above fp */
 	/* What a call copies above the frame header: zeros for the declared
 	 * locals, then the constant pool. */
 	const uint64_t *init;
 	uint32_t ninit;
-	uint32_t entry_fuel;   /* fuel spent on entering the function */
-	uint32_t index;        /* in the function index space */
+	uint32_t entry_fuel; /* fuel spent on entering the function */
+	uint32_t index;	     /* in the function index space */
 } Func;
 
 struct myr_module {
@@ -195,17 +198,17 @@ struct myr_module {
 
 	/* Index spaces (imports first). func_types[i] is the type index of
 	 * function i, imported or not. */
-	uint32_t nfuncs;        /* total, imports included */
+	uint32_t nfuncs; /* total, imports included */
 	uint32_t *func_types;
-	Func *funcs;            /* defined functions: nfuncs - nfunc_imports */
+	Func *funcs; /* defined functions: nfuncs - nfunc_imports */
 
 	uint32_t ntables;
-	TableType *tables;      /* all tables, imported first */
+	TableType *tables; /* all tables, imported first */
 	uint32_t nmems;
 	MemType *mems;
 	uint32_t nglobals;
 	GlobalType *global_types; /* all globals, imported first */
-	Global *globals;          /* defined: nglobals - nglobal_imports */
+	Global *globals;	  /* defined: nglobals - nglobal_imports */
 
 	uint32_t nexports;
 	Export *exports;

@@ -29,8 +29,8 @@ typedef union Cell Cell;
 /* Every handler receives the interpreter's registers as arguments so that
  * they live in machine registers across the tail-call chain. `acc` is the
  * accumulator: a value passed from one instruction to the next (ops.h). */
-#define OP_PARAMS                                                             \
-	const Cell *pc, uint64_t *fp, uint8_t *mem, uint64_t memsize,         \
+#define OP_PARAMS                                                              \
+	const Cell *pc, uint64_t *fp, uint8_t *mem, uint64_t memsize,          \
 		int64_t fuel, Exec *ex, uint64_t acc
 typedef MYR_CC int (*OpFn)(OP_PARAMS);
 
@@ -51,7 +51,7 @@ enum {
 	RUN_DONE = 0,
 	RUN_TRAP = 1,
 	RUN_OUT_OF_FUEL = 2,
-	RUN_YIELD = 3,   /* a host call ended the slice; resumes after it */
+	RUN_YIELD = 3,	 /* a host call ended the slice; resumes after it */
 	RUN_BLOCKED = 4, /* a host call parked the instance; redoes the call */
 };
 
@@ -66,20 +66,20 @@ enum { FRAME_HEADER = 3 };
 /* Header slot 0: return pc. Slot 1: (fp - caller fp) in slots, shifted
  * left by one; bit 0 set when the call crossed into another instance,
  * whose caller is then saved in slot 2. */
-#define HDR_RET 0
-#define HDR_LINK 1
+#define HDR_RET	   0
+#define HDR_LINK   1
 #define HDR_CALLER 2
 
 struct myr_memory {
 	uint8_t *base;
-	uint64_t size;         /* bytes */
+	uint64_t size;	       /* bytes */
 	uint64_t max_size;     /* bytes, after applying the engine limit */
 	uint64_t capacity;     /* bytes usable before growing must move */
 	uint64_t declared_max; /* in pages, as the type says (for linking) */
 	bool has_max;
 	uint8_t page_log2;
-	int8_t slab_class;     /* MemSlab class of the slot, -1: own mapping */
-	bool owned_by_host;    /* created by myr_memory_new */
+	int8_t slab_class;  /* MemSlab class of the slot, -1: own mapping */
+	bool owned_by_host; /* created by myr_memory_new */
 	myr_engine *engine;
 };
 
@@ -110,8 +110,8 @@ struct myr_func {
 	uint8_t kind; /* FuncKind */
 	uint32_t canon;
 	const FuncType *type;
-	const Func *def;     /* FUNC_WASM */
-	myr_instance *inst;  /* FUNC_WASM: the instance it runs in */
+	const Func *def;    /* FUNC_WASM */
+	myr_instance *inst; /* FUNC_WASM: the instance it runs in */
 };
 
 /* A host function: myr_func followed by what the host gave. */
@@ -137,11 +137,11 @@ struct Exec {
 
 	/* The instance whose code runs now, and its pieces. */
 	myr_instance *inst;
-	uint64_t *globals;        /* defined globals */
-	uint64_t **global_imps;   /* imported globals */
-	myr_memory *mem;          /* memory 0, or NULL */
+	uint64_t *globals;	/* defined globals */
+	uint64_t **global_imps; /* imported globals */
+	myr_memory *mem;	/* memory 0, or NULL */
 	myr_table **tables;
-	myr_func **func_imps;     /* imported functions */
+	myr_func **func_imps; /* imported functions */
 
 	/* A paused run: where to resume, the fuel it had left, and the
 	 * accumulator (a loop's branch may be about to consume it). */
@@ -150,19 +150,19 @@ struct Exec {
 	int64_t fuel_left;
 	uint64_t wake_at;  /* a BLOCKED run's CLOCK_MONOTONIC ns, 0: none */
 	atomic_uchar wake; /* WAKE_* (myr_instance_wake may race a worker) */
-	bool resumed;      /* the next host call is one made again on waking */
+	bool resumed;	   /* the next host call is one made again on waking */
 	uint64_t acc;
 
 	/* How the run ended if it trapped: compact, because a million
 	 * instances carry it; myr_instance_error expands it on demand. */
-	uint8_t trap;        /* myr_trap, MYR_TRAP_NONE if none */
-	uint8_t status;      /* myr_status */
-	bool running;        /* inside exec_run: a nested call needs its own stack */
-	bool stack_inline;   /* the stack is the instance block's, not malloc'd */
+	uint8_t trap;	/* myr_trap, MYR_TRAP_NONE if none */
+	uint8_t status; /* myr_status */
+	bool running;	/* inside exec_run: a nested call needs its own stack */
+	bool stack_inline; /* the stack is the instance block's, not malloc'd */
 	uint32_t trap_func;
 	int32_t exit_code;
-	char *trap_msg;      /* a host trap's message (malloc'd), or NULL */
-	myr_error *error;    /* built by myr_instance_error (malloc'd) */
+	char *trap_msg;	  /* a host trap's message (malloc'd), or NULL */
+	myr_error *error; /* built by myr_instance_error (malloc'd) */
 	const FuncType *call_type; /* type of the started call */
 };
 
@@ -173,23 +173,23 @@ struct myr_instance {
 	const Module *mod;
 	myr_engine *engine;
 	Exec ex;
-	uint64_t *globals;      /* defined globals: nglobals - imports */
+	uint64_t *globals;	/* defined globals: nglobals - imports */
 	uint64_t **global_imps; /* imported globals' cells */
 	myr_memory **mems;
 	myr_table **tables;
 	myr_func **func_imps;
-	myr_func *refs;         /* mod->nrefs function objects */
-	uint8_t *dropped;       /* bitset: elem segments, then data segments */
+	myr_func *refs;	  /* mod->nrefs function objects */
+	uint8_t *dropped; /* bitset: elem segments, then data segments */
 	/* Global objects: imported ones, and exported ones created on
 	 * demand by myr_instance_export (allocated when first needed). */
 	myr_global **global_objs;
 	myr_instance *next_orphan; /* see keep_until_module_free */
-	uint32_t block_size;       /* bytes of the block, for freeing it */
+	uint32_t block_size;	   /* bytes of the block, for freeing it */
 	/* For whoever runs the instance (the scheduler). */
 	void *user;
 	uint64_t user_index;
 	uint32_t slices;
-	struct myr_sched *sched;   /* the scheduler it was added to */
+	struct myr_sched *sched; /* the scheduler it was added to */
 	/* Per-instance state of the WASI layer (wasi.c), created on first
 	 * use and freed with the instance through wasi_free_hook. */
 	void *wasi;
@@ -288,7 +288,6 @@ myr_func *host_func_new_raw(myr_engine *engine, const ValType *types,
 size_t code_dump(const Module *m, uint32_t idx, FILE *out);
 
 /* instance.c */
-bool instance_eval_const(myr_instance *inst, const ConstExpr *e,
-			 uint64_t *out);
+bool instance_eval_const(myr_instance *inst, const ConstExpr *e, uint64_t *out);
 
 #endif

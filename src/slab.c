@@ -65,9 +65,7 @@ static SlabRegion *new_region(SlabClass *c)
 	SlabRegion *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	/* Regions start on a huge-page boundary so that the 2 MiB chunks
-	 * populated in bulk can be huge pages: a million instances spread
-	 * over 16 GiB otherwise miss the TLB on every switch. */
+	/* Regions start on a 2 MiB boundary, the unit populated in bulk. */
 	size_t bytes = c->region_slots * c->slot_size;
 	size_t slack = POPULATE_CHUNK;
 	uint8_t *p = mmap(NULL, bytes + slack, PROT_READ | PROT_WRITE,
@@ -82,8 +80,11 @@ static SlabRegion *new_region(SlabClass *c)
 	if (base + bytes < p + bytes + slack)
 		munmap(base + bytes,
 		       (size_t)(p + bytes + slack - (base + bytes)));
-	if (c->populate)
-		madvise(base, bytes, MADV_HUGEPAGE);
+	/* No transparent huge pages, even where THP is "always": with them
+	 * the 100K-instance demo's slice p99 went from 1.5 to 16 us (spawn
+	 * from 410 to 240 ns), measured side by side; see
+	 * docs/architecture.md, "Slabs". */
+	madvise(base, bytes, MADV_NOHUGEPAGE);
 	r->base = base;
 	r->nslots = c->region_slots;
 	if (c->last)

@@ -68,8 +68,21 @@ fi
 bad=0
 # Other work on this 2-core machine skews every time: the load average is
 # recorded as each part starts.
+# note_load PART [RESULT_FILE...]: a part whose result files are all kept
+# from an earlier pass (WORK) keeps the load noted when it ran.
+ran_any=
 note_load() {
-  printf '%s\t%s\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/load.tsv"
+  local part=$1 f kept=1
+  shift
+  [ $# -gt 0 ] || kept=
+  for f in "$@"; do [ -s "$work/$f" ] || kept=; done
+  [ -n "$kept" ] && return
+  [ "$part" = end ] && [ -z "$ran_any" ] && return
+  ran_any=1
+  touch "$work/load.tsv"
+  awk -F'\t' -v p="$part" '$1 != p' "$work/load.tsv" >"$work/load.tmp"
+  printf '%s\t%s\n' "$part" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/load.tmp"
+  mv "$work/load.tmp" "$work/load.tsv"
 }
 mem_available() {
   awk '/^MemAvailable:/ { printf "%.0f\n", $2 * 1024 }' /proc/meminfo
@@ -131,7 +144,9 @@ big_runs=
 [ "$big" -gt 0 ] && big_runs=", $million_runs at $big on 2"
 echo "== myriad run fill.wasm: $runs runs at 1K and 100K instances on 2 workers, $runs at 100K on 1$big_runs"
 for n in "${sizes[@]}"; do expect_sum "$n" >/dev/null; done
-note_load "myriad run"
+small_files=()
+for r in $(seq "$runs"); do small_files+=("fill-1000-t2-$r.json" "fill-100000-t2-$r.json" "fill-100000-t1-$r.json"); done
+note_load "myriad run" "${small_files[@]}"
 for r in $(seq "$runs"); do
   myriad_run 1000 2 "$r"
   myriad_run 100000 2 "$r"
@@ -146,7 +161,9 @@ if [ "$big" -gt 0 ]; then
     echo "== $big_note"
     expect_sum "$big" >/dev/null
   fi
-  note_load "myriad run $big"
+  big_files=()
+  for r in $(seq "$million_runs"); do big_files+=("fill-$big-t2-$r.json"); done
+  note_load "myriad run $big" "${big_files[@]}"
   for r in $(seq "$million_runs"); do myriad_run "$big" 2 "$r"; done
 fi
 
@@ -155,9 +172,11 @@ fi
 # The fuel per slice is measured once (at N = 1) and used at every N, so
 # that every row does the same slices.
 echo "== switch cost (bench/million/switch.c)"
-note_load "switch"
 switch_sizes=(1 1000 100000)
 [ "$million" != 0 ] && switch_sizes+=(1000000)
+switch_files=()
+for n in "${switch_sizes[@]}"; do switch_files+=("switch-$n.json"); done
+note_load "switch" "${switch_files[@]}"
 fuel=
 for n in "${switch_sizes[@]}"; do
   if [ -s "$work/switch-$n.json" ]; then

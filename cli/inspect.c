@@ -18,27 +18,6 @@
 #include "cli.h"
 #include "module.h"
 
-static const char *vt_name(uint8_t t)
-{
-	switch (t) {
-	case VT_I32:
-		return "i32";
-	case VT_I64:
-		return "i64";
-	case VT_F32:
-		return "f32";
-	case VT_F64:
-		return "f64";
-	case VT_V128:
-		return "v128";
-	case VT_FUNCREF:
-		return "funcref";
-	case VT_EXTERNREF:
-		return "externref";
-	}
-	return "?";
-}
-
 static const char *kind_name(myr_externkind k)
 {
 	static const char *names[] = {"func", "table", "memory", "global"};
@@ -53,13 +32,13 @@ static void functype_str(const myr_functype *ft, char *buf, size_t n)
 	for (uint32_t i = 0; i < ft->nparams && len < n; i++)
 		len += (size_t)snprintf(buf + len, n - len, "%s%s",
 					i ? ", " : "",
-					vt_name((uint8_t)ft->params[i]));
+					valtype_name((uint8_t)ft->params[i]));
 	if (len < n)
 		len += (size_t)snprintf(buf + len, n - len, ") -> (");
 	for (uint32_t i = 0; i < ft->nresults && len < n; i++)
 		len += (size_t)snprintf(buf + len, n - len, "%s%s",
 					i ? ", " : "",
-					vt_name((uint8_t)ft->results[i]));
+					valtype_name((uint8_t)ft->results[i]));
 	if (len < n)
 		snprintf(buf + len, n - len, ")");
 }
@@ -85,7 +64,7 @@ static void desc_str(const myr_externdesc *d, char *buf, size_t n)
 	case MYR_EXTERN_TABLE:
 		limits_str(d->limits.min, d->limits.has_max, d->limits.max, lim,
 			   sizeof lim);
-		snprintf(buf, n, "%s, %s", vt_name((uint8_t)d->elem), lim);
+		snprintf(buf, n, "%s, %s", valtype_name((uint8_t)d->elem), lim);
 		break;
 	case MYR_EXTERN_MEMORY:
 		limits_str(d->limits.min, d->limits.has_max, d->limits.max, lim,
@@ -95,7 +74,7 @@ static void desc_str(const myr_externdesc *d, char *buf, size_t n)
 		break;
 	case MYR_EXTERN_GLOBAL:
 		snprintf(buf, n, "%s%s", d->global_mutable ? "mut " : "",
-			 vt_name((uint8_t)d->global_type));
+			 valtype_name((uint8_t)d->global_type));
 		break;
 	}
 }
@@ -126,12 +105,12 @@ static cJSON *desc_json(const myr_externdesc *d, bool import)
 		cJSON *p = cJSON_AddArrayToObject(j, "params");
 		for (uint32_t i = 0; i < d->func.nparams; i++)
 			cJSON_AddItemToArray(
-				p, cJSON_CreateString(vt_name(
+				p, cJSON_CreateString(valtype_name(
 					   (uint8_t)d->func.params[i])));
 		cJSON *r = cJSON_AddArrayToObject(j, "results");
 		for (uint32_t i = 0; i < d->func.nresults; i++)
 			cJSON_AddItemToArray(
-				r, cJSON_CreateString(vt_name(
+				r, cJSON_CreateString(valtype_name(
 					   (uint8_t)d->func.results[i])));
 	}
 	if (d->kind == MYR_EXTERN_TABLE || d->kind == MYR_EXTERN_MEMORY) {
@@ -246,14 +225,14 @@ static void print_text(const Options *o, const Module *m, const Section *sec,
 		const TableType *t = &m->tables[i];
 		limits_str(t->lim.min, t->lim.has_max, t->lim.max, lim,
 			   sizeof lim);
-		printf("  %" PRIu32 ": %s, %s%s\n", i, vt_name(t->elem), lim,
-		       i < m->ntable_imports ? " (imported)" : "");
+		printf("  %" PRIu32 ": %s, %s%s\n", i, valtype_name(t->elem),
+		       lim, i < m->ntable_imports ? " (imported)" : "");
 	}
 	printf("globals: %" PRIu32 "\n", m->nglobals);
 	for (uint32_t i = 0; i < m->nglobals; i++) {
 		const GlobalType *t = &m->global_types[i];
 		printf("  %" PRIu32 ": %s%s%s\n", i, t->mut ? "mut " : "",
-		       vt_name(t->type),
+		       valtype_name(t->type),
 		       i < m->nglobal_imports ? " (imported)" : "");
 	}
 	printf("functions: %" PRIu32 " (%" PRIu32 " imported, %" PRIu32
@@ -307,7 +286,7 @@ static void print_json(const Options *o, const Module *m, const Section *sec,
 	for (uint32_t i = 0; i < m->ntables; i++) {
 		const TableType *t = &m->tables[i];
 		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "element", vt_name(t->elem));
+		cJSON_AddStringToObject(x, "element", valtype_name(t->elem));
 		cJSON_AddNumberToObject(x, "min", (double)t->lim.min);
 		if (t->lim.has_max)
 			cJSON_AddNumberToObject(x, "max", (double)t->lim.max);
@@ -318,7 +297,7 @@ static void print_json(const Options *o, const Module *m, const Section *sec,
 	for (uint32_t i = 0; i < m->nglobals; i++) {
 		const GlobalType *t = &m->global_types[i];
 		cJSON *x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "type", vt_name(t->type));
+		cJSON_AddStringToObject(x, "type", valtype_name(t->type));
 		cJSON_AddBoolToObject(x, "mutable", t->mut);
 		cJSON_AddBoolToObject(x, "imported", i < m->nglobal_imports);
 		cJSON_AddItemToArray(a, x);

@@ -23,8 +23,7 @@
 #include "runtime.h"
 
 enum { K_TEMP, K_LOCAL, K_CONST };
-#define VT_ANY 0 /* the unknown type of values popped in unreachable code */
-#define NONE   UINT32_MAX
+#define NONE UINT32_MAX
 /* Constants beyond this many per function are materialized when used. */
 #define POOL_MAX 128
 
@@ -100,28 +99,6 @@ typedef struct Comp {
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
-
-static const char *vt_name(ValType t)
-{
-	switch (t) {
-	case VT_I32:
-		return "i32";
-	case VT_I64:
-		return "i64";
-	case VT_F32:
-		return "f32";
-	case VT_F64:
-		return "f64";
-	case VT_V128:
-		return "v128";
-	case VT_FUNCREF:
-		return "funcref";
-	case VT_EXTERNREF:
-		return "externref";
-	default:
-		return "any";
-	}
-}
 
 static bool invalid(Comp *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -413,14 +390,14 @@ static bool pop(Comp *c, ValType expect, Val *out)
 				       : invalid(c,
 						 "type mismatch: expected %s, "
 						 "the stack is empty",
-						 vt_name(expect));
+						 valtype_name(expect));
 		*out = (Val){.type = VT_ANY, .kind = K_TEMP};
 		return true;
 	}
 	Val v = c->vals[--c->nvals];
 	if (expect != VT_ANY && v.type != VT_ANY && v.type != expect)
 		return invalid(c, "type mismatch: expected %s but found %s",
-			       vt_name(expect), vt_name(v.type));
+			       valtype_name(expect), valtype_name(v.type));
 	*out = v;
 	return true;
 }
@@ -1135,7 +1112,7 @@ static bool op_call_indirect(Comp *c, bool tail)
 		return invalid(c,
 			       "type mismatch: call_indirect on a table of "
 			       "%s",
-			       vt_name(c->m->tables[table].elem));
+			       valtype_name(c->m->tables[table].elem));
 	const FuncType *t = &c->m->types[ti];
 	if (tail && !check_tail_results(c, t))
 		return false;
@@ -1554,7 +1531,8 @@ static bool op_select(Comp *c, bool typed)
 			return invalid(c,
 				       "type mismatch: select operands %s "
 				       "and %s",
-				       vt_name(a.type), vt_name(b.type));
+				       valtype_name(a.type),
+				       valtype_name(b.type));
 		t = a.type != VT_ANY ? a.type : b.type;
 	}
 	uint32_t h = c->nvals;
@@ -1641,8 +1619,8 @@ static bool op_prefix_fc(Comp *c)
 			return invalid(c,
 				       "type mismatch: table.init of %s "
 				       "into a table of %s",
-				       vt_name(m->elems[seg].type),
-				       vt_name(m->tables[t].elem));
+				       valtype_name(m->elems[seg].type),
+				       valtype_name(m->tables[t].elem));
 		if (!pop_operands(c, 3, I3, s))
 			return false;
 		if (!dead(c)) {
@@ -1668,8 +1646,8 @@ static bool op_prefix_fc(Comp *c)
 			return invalid(c,
 				       "type mismatch: table.copy between "
 				       "tables of %s and %s",
-				       vt_name(m->tables[t2].elem),
-				       vt_name(m->tables[t].elem));
+				       valtype_name(m->tables[t2].elem),
+				       valtype_name(m->tables[t].elem));
 		if (!pop_operands(c, 3, I3, s))
 			return false;
 		if (!dead(c)) {
@@ -2069,7 +2047,7 @@ static bool compile_op(Comp *c, uint8_t op)
 			return false;
 		if (v.type != VT_ANY && !vt_is_ref(v.type))
 			return invalid(c, "type mismatch: ref.is_null of %s",
-				       vt_name(v.type));
+				       valtype_name(v.type));
 		uint32_t h = c->nvals;
 		if (!push(c, VT_I32) || dead(c))
 			return !c->oom;

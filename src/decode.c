@@ -151,7 +151,7 @@ static void reword_eof(myr_error *err)
 	     "unexpected end of section or function");
 }
 
-static const char *valtype_name(ValType t)
+const char *valtype_name(ValType t)
 {
 	switch (t) {
 	case VT_I32:
@@ -168,6 +168,8 @@ static const char *valtype_name(ValType t)
 		return "funcref";
 	case VT_EXTERNREF:
 		return "externref";
+	case VT_ANY:
+		return "any";
 	}
 	return "?";
 }

@@ -26,6 +26,11 @@ static inline bool vt_is_ref(ValType t)
 	return t == VT_FUNCREF || t == VT_EXTERNREF;
 }
 
+#define VT_ANY 0 /* the unknown type of values popped in unreachable code */
+
+/* decode.c: "i32", "funcref", ...; "any" for VT_ANY, "?" otherwise. */
+const char *valtype_name(ValType t);
+
 typedef struct FuncType {
 	uint32_t nparams, nresults;
 	ValType *types; /* nparams params, then nresults results */

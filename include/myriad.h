@@ -417,14 +417,11 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg);
 void myr_sched_free(myr_sched *sched);
 /* Adds a started instance (status READY); false if it is not READY or
  * memory ran out. Outside a run: from one thread at a time, and not while
- * myr_sched_run is being entered. During a run: from any threads at once,
- * as long as the run cannot end meanwhile, i.e. while an added instance
- * is known not to have finished: from on_done callbacks and from host
- * functions the scheduler's instances call (their instance keeps the run
- * going), or from a thread that an unfinished instance waits for (one
- * parked until that thread wakes it). An instance added from elsewhere as
- * the last one finishes may find the workers gone and keep myr_sched_run
- * from returning until myr_sched_stop. */
+ * myr_sched_run is being entered. During a run: from any threads at once
+ * (on_done callbacks, host functions, other threads). An instance added
+ * from another thread just as the run ends is run before myr_sched_run
+ * returns, or, if it came after the run's last look, stays queued for the
+ * next myr_sched_run (myr_sched_get_stats' `live` counts it). */
 bool myr_sched_add(myr_sched *sched, myr_instance *inst);
 /* Runs until every added instance is done or myr_sched_stop is called;
  * instances not finished then stay READY and can be run again. */

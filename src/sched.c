@@ -101,6 +101,14 @@ struct myr_sched {
 	double wall_s;
 	/* Inside myr_sched_run; read by myr_sched_add on any thread. */
 	atomic_bool running;
+	/* Only myr_sched_run ends a run: it sets quit once it has seen no
+	 * instance left, and idle workers leave then. A worker that left on
+	 * its own could miss an instance added from another thread at that
+	 * moment, and the run would wait for it forever. */
+	atomic_bool quit;
+	bool solo; /* the run is on the caller's thread: it leaves by itself */
+	pthread_mutex_t end_lock;
+	pthread_cond_t end_cond; /* signalled when the last instance ends */
 	/* Instances parked without a timer, until myr_instance_wake. */
 	pthread_mutex_t park_lock;
 	myr_instance *parked;
@@ -493,7 +501,11 @@ static void finish(Worker *w, myr_instance *inst, int rc)
 	atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
 	if (s->cfg.on_done)
 		s->cfg.on_done(inst, (myr_status)inst->ex.status, s->cfg.user);
-	atomic_fetch_sub(&s->remaining, 1);
+	if (atomic_fetch_sub(&s->remaining, 1) == 1) {
+		pthread_mutex_lock(&s->end_lock);
+		pthread_cond_signal(&s->end_cond);
+		pthread_mutex_unlock(&s->end_lock);
+	}
 }
 
 static void record_sample(Worker *w, uint64_t dt, int64_t given, int64_t left,
@@ -555,8 +567,17 @@ static void *worker_main(void *arg)
 				fire_timers(w, ticks());
 			if (qlen(w))
 				continue;
-			if (atomic_load(&s->remaining) == 0)
+			if (atomic_load(&s->quit))
 				break;
+			if (atomic_load(&s->remaining) == 0) {
+				if (s->solo)
+					break;
+				/* Until myr_sched_run, woken by the last
+				 * finish, says the run is over. */
+				struct timespec nap = {0, 20000};
+				nanosleep(&nap, NULL);
+				continue;
+			}
 			if (w->ntimers)
 				nap_until_timer(w);
 			else
@@ -635,6 +656,8 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 		s->cfg.slice_ns = 1000;
 	s->nw = s->cfg.threads;
 	pthread_mutex_init(&s->park_lock, NULL);
+	pthread_mutex_init(&s->end_lock, NULL);
+	pthread_cond_init(&s->end_cond, NULL);
 	s->w = calloc(s->nw, sizeof *s->w);
 	if (!s->w) {
 		free(s);
@@ -671,6 +694,8 @@ void myr_sched_free(myr_sched *s)
 		pthread_mutex_destroy(&w->lock);
 	}
 	pthread_mutex_destroy(&s->park_lock);
+	pthread_mutex_destroy(&s->end_lock);
+	pthread_cond_destroy(&s->end_cond);
 	free(s->w);
 	free(s);
 }
@@ -720,42 +745,68 @@ static void pin(pthread_t t, uint32_t cpu)
 #endif
 }
 
-void myr_sched_run(myr_sched *s)
+/* Waits until no instance is left or a stop is asked for, reporting
+ * progress every progress_ms. */
+static void wait_for_end(myr_sched *s, double t0)
 {
-	atomic_store(&s->stop, false);
-	atomic_store(&s->running, true);
-	double t0 = mono_s();
-	uint32_t started = 0;
-	for (uint32_t i = 0; i < s->nw; i++) {
-		if (pthread_create(&s->w[i].thread, NULL, worker_main,
-				   &s->w[i]) != 0)
-			break;
-		pin(s->w[i].thread, i);
-		started++;
-	}
-	if (started == 0) {
-		/* No threads: run on this one. */
-		worker_main(&s->w[0]);
-	}
-	while (started && atomic_load(&s->remaining) > 0 &&
-	       !atomic_load(&s->stop)) {
-		uint32_t ms = s->cfg.progress_ms ? s->cfg.progress_ms : 20;
-		struct timespec nap = {ms / 1000, (long)(ms % 1000) * 1000000};
-		nanosleep(&nap, NULL);
+	uint32_t ms = s->cfg.progress_ms ? s->cfg.progress_ms : 20;
+	pthread_mutex_lock(&s->end_lock);
+	while (atomic_load(&s->remaining) > 0 && !atomic_load(&s->stop)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(ms % 1000) * 1000000;
+		until.tv_sec += ms / 1000 + until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&s->end_cond, &s->end_lock, &until);
+		pthread_mutex_unlock(&s->end_lock);
 		s->wall_s = mono_s() - t0;
 		if (s->cfg.on_progress && s->cfg.progress_ms) {
 			myr_sched_stats st;
 			myr_sched_get_stats(s, &st);
 			s->cfg.on_progress(&st, s->cfg.user);
 		}
+		pthread_mutex_lock(&s->end_lock);
 	}
-	for (uint32_t i = 0; i < started; i++)
-		pthread_join(s->w[i].thread, NULL);
+	pthread_mutex_unlock(&s->end_lock);
+}
+
+void myr_sched_run(myr_sched *s)
+{
+	atomic_store(&s->stop, false);
+	atomic_store(&s->running, true);
+	double t0 = mono_s();
+	for (;;) {
+		atomic_store(&s->quit, false);
+		uint32_t started = 0;
+		for (uint32_t i = 0; i < s->nw; i++) {
+			if (pthread_create(&s->w[i].thread, NULL, worker_main,
+					   &s->w[i]) != 0)
+				break;
+			pin(s->w[i].thread, i);
+			started++;
+		}
+		if (started == 0) {
+			/* No threads: run on this one. */
+			s->solo = true;
+			worker_main(&s->w[0]);
+			s->solo = false;
+		} else {
+			wait_for_end(s, t0);
+		}
+		atomic_store(&s->quit, true);
+		for (uint32_t i = 0; i < started; i++)
+			pthread_join(s->w[i].thread, NULL);
+		/* Whatever is still in an inbox goes back to a queue, so a
+		 * later run picks it up. */
+		for (uint32_t i = 0; i < s->nw; i++)
+			inbox_drain(&s->w[i]);
+		/* Instances added from another thread as the run was ending
+		 * are run now rather than left for a later run. */
+		if (started == 0 || atomic_load(&s->stop) ||
+		    atomic_load(&s->remaining) == 0)
+			break;
+	}
 	s->wall_s = mono_s() - t0;
-	/* Whatever is still in an inbox goes back to a queue, so a later
-	 * run picks it up. */
-	for (uint32_t i = 0; i < s->nw; i++)
-		inbox_drain(&s->w[i]);
 	atomic_store(&s->running, false);
 }
 

@@ -760,6 +760,81 @@ static void on_ending(myr_instance *inst, myr_status st, void *user)
 /* An exit (myr_caller_exit, WASI's proc_exit) is a way to finish: its
  * status is EXITED, with the code, and the scheduler counts it apart from
  * traps. */
+/* An instance added from an outside thread just as the run's last
+ * instance finishes is run, not lost, and the run never waits for it
+ * forever (a worker that left on its own used to miss it). Many rounds
+ * aim at the moment the last instance ends. */
+typedef struct LateAdd {
+	Tally tally;
+	myr_module *m;
+	myr_sched *s;
+	atomic_int go;
+} LateAdd;
+
+static void on_done_signal(myr_instance *inst, myr_status st, void *user)
+{
+	LateAdd *l = user;
+	on_done(inst, st, &l->tally);
+	atomic_store(&l->go, 1);
+}
+
+static void *add_late(void *arg)
+{
+	LateAdd *l = arg;
+	while (!atomic_load(&l->go))
+		;
+	myr_error err;
+	myr_instance *inst = myr_instance_new(l->m, NULL, 0, &err);
+	myr_val a = tu_i32(7);
+	if (!inst ||
+	    !myr_instance_start(inst, tu_export(inst, "work"), &a, 1, &err))
+		return (void *)1;
+	myr_instance_set_user(inst, NULL, 7);
+	if (!myr_sched_add(l->s, inst))
+		return (void *)1;
+	return NULL;
+}
+
+static void test_late_adds_are_run(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	LateAdd l = {.tally = {.expect = work_expect}};
+	l.m = tu_load(e, "work");
+	myr_sched_config cfg = {
+		.threads = 2, .on_done = on_done_signal, .user = &l};
+	for (int round = 0; round < 200; round++) {
+		atomic_store(&l.go, 0);
+		l.s = myr_sched_new(e, &cfg);
+		assert_non_null(l.s);
+		myr_error err;
+		myr_instance *inst = myr_instance_new(l.m, NULL, 0, &err);
+		myr_val a = tu_i32(7);
+		assert_true(myr_instance_start(inst, tu_export(inst, "work"),
+					       &a, 1, &err));
+		myr_instance_set_user(inst, NULL, 7);
+		assert_true(myr_sched_add(l.s, inst));
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, add_late, &l), 0);
+		myr_sched_run(l.s);
+		void *failed;
+		pthread_join(t, &failed);
+		assert_null(failed);
+		/* An add after the run had ended waits for the next run. */
+		myr_sched_stats st;
+		myr_sched_get_stats(l.s, &st);
+		if (st.live)
+			myr_sched_run(l.s);
+		myr_sched_get_stats(l.s, &st);
+		assert_int_equal(st.live, 0);
+		myr_sched_free(l.s);
+	}
+	assert_int_equal(atomic_load(&l.tally.done), 400);
+	assert_int_equal(atomic_load(&l.tally.wrong), 0);
+	myr_module_free(l.m);
+	myr_engine_free(e);
+}
+
 static void test_exits_are_not_traps(void **state)
 {
 	(void)state;
@@ -815,6 +890,9 @@ static void test_exits_are_not_traps(void **state)
 
 int main(void)
 {
+	/* MYR_TEST=pattern runs only the tests it names. */
+	if (getenv("MYR_TEST"))
+		cmocka_set_test_filter(getenv("MYR_TEST"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hundred_thousand_tiny_slices),
 		cmocka_unit_test(test_stacks_grow_under_the_scheduler),
@@ -829,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_yield_ends_the_slice),
 		cmocka_unit_test(test_wake_from_another_instance),
 		cmocka_unit_test(test_exits_are_not_traps),
+		cmocka_unit_test(test_late_adds_are_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,13 +21,8 @@
 # BUILD_DIR/bench/compute/results.json, and docs/performance.md.
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=$(cd "$1" && pwd) || exit 2
+. "$(dirname "$0")/../common.sh"
+bench_args "$@"
 kdir=$build/bench/compute
 runs=${RUNS:-5}
 # Other work on the machine skews every time; the load is recorded with them.
@@ -36,14 +31,6 @@ check_timeout=${CHECK_TIMEOUT:-300}
 # The command as it would be retyped, for the record in the docs.
 command="$(for v in RUNS ENGINES KERNELS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/compute/run.sh $1"
 
-die() {
-  echo "run.sh: $*" >&2
-  exit 2
-}
-# Squeezes a command's output or error to one short line for the table.
-oneline() {
-  tr '\n' ' ' | head -c 300 | sed 's/ *$//'
-}
 
 # --- tools -----------------------------------------------------------------
 
@@ -67,25 +54,6 @@ for f in "$here"/*.c; do
   [ "$k" = native_main ] || all_kernels+=("$k")
 done
 
-# select_names OUT WHAT WANTED KNOWN...: sets array OUT to the names in the
-# comma-separated WANTED (or to all KNOWN if WANTED is empty). An unknown
-# name is an error rather than silently skipped: a typo in KERNELS should
-# not produce a quietly empty benchmark.
-select_names() {
-  local -n result=$1
-  local what=$2 wanted=$3 w ws
-  shift 3
-  result=()
-  if [ -z "$wanted" ]; then
-    result=("$@")
-    return
-  fi
-  IFS=, read -ra ws <<<"$wanted"
-  for w in "${ws[@]}"; do
-    [[ " $* " == *" $w "* ]] || die "unknown $what '$w' (known: $*)"
-    result+=("$w")
-  done
-}
 engines=() kernels=()
 select_names engines engine "${ENGINES:-}" "${all_engines[@]}"
 select_names kernels kernel "${KERNELS:-}" "${all_kernels[@]}"

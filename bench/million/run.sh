@@ -31,13 +31,8 @@
 # docs/performance.md between <!-- million:begin --> and <!-- million:end -->.
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=$(cd "$1" && pwd) || exit 2
+. "$(dirname "$0")/../common.sh"
+bench_args "$@"
 out=$build/bench/million
 runs=${RUNS:-3}
 million=${MILLION:-1}
@@ -48,10 +43,6 @@ v8=${V8:-1}
 v8_seconds=${V8_SECONDS:-90}
 command="$(for v in RUNS MILLION MILLION_RUNS MILLION_N SWITCH_SLICES V8 V8_SECONDS; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/million/run.sh $1"
 
-die() {
-  echo "run.sh: $*" >&2
-  exit 2
-}
 for f in "$build/myriad" "$build/demo/fill.wasm" "$build/demo/expect" "$out/switch" \
   "$out/spin.wasm" "$out/fill-64k.wasm" "$out/touch.wasm"; do
   [ -e "$f" ] || die "$f missing: build first (make, or cmake --build $1)"

@@ -21,13 +21,8 @@
 # results.json, and the programs section of docs/performance.md.
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 BUILD_DIR" >&2
-  exit 2
-fi
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=$(cd "$1" && pwd) || exit 2
+. "$(dirname "$0")/../common.sh"
+bench_args "$@"
 pdir=$build/tests/programs
 out_dir=$build/bench/programs
 runs=${RUNS:-3}
@@ -42,13 +37,6 @@ case $build/ in
 esac
 command="$(for v in RUNS ENGINES CASES; do [ -n "${!v:-}" ] && printf '%s=%s ' "$v" "${!v}"; done)bench/programs/run.sh $shown_build"
 
-die() {
-  echo "run.sh: $*" >&2
-  exit 2
-}
-oneline() {
-  tr '\n' ' ' | head -c 300 | sed 's/ *$//'
-}
 
 command -v hyperfine >/dev/null || die "hyperfine not found (apt-get install hyperfine)"
 command -v node >/dev/null || die "node not found"
@@ -102,21 +90,6 @@ case_ pipes-cat pipes "copy 6.9 MB from stdin (a file) to stdout in odd-sized re
 case_ preempt preempt "CPU-bound loop, no host calls, one instance"
 
 all_engines=(native myriad node)
-select_names() {
-  local -n result=$1
-  local what=$2 wanted=$3 w ws
-  shift 3
-  result=()
-  if [ -z "$wanted" ]; then
-    result=("$@")
-    return
-  fi
-  IFS=, read -ra ws <<<"$wanted"
-  for w in "${ws[@]}"; do
-    [[ " $* " == *" $w "* ]] || die "unknown $what '$w' (known: $*)"
-    result+=("$w")
-  done
-}
 engines=() cases=()
 select_names engines engine "${ENGINES:-}" "${all_engines[@]}"
 select_names cases case "${CASES:-}" "${all_cases[@]}"

@@ -40,6 +40,26 @@ static void free_instance(myr_instance *inst, void *user)
 	myr_instance_free(inst);
 }
 
+/* Instantiates m, starts fn(arg) with user index `index` and adds it to
+ * s; NULL if any step fails (no assertion: callable from other threads). */
+static myr_instance *spawn(myr_sched *s, myr_module *m,
+			   const myr_extern *imports, size_t nimports,
+			   const char *fn, int32_t arg, uint64_t index)
+{
+	myr_error err;
+	myr_instance *inst = myr_instance_new(m, imports, nimports, &err);
+	if (!inst)
+		return NULL;
+	myr_val a = tu_i32(arg);
+	myr_instance_set_user(inst, NULL, index);
+	if (!myr_instance_start(inst, tu_export(inst, fn), &a, 1, &err) ||
+	    !myr_sched_add(s, inst)) {
+		myr_instance_free(inst);
+		return NULL;
+	}
+	return inst;
+}
+
 /* Spawns n instances of module calling `fn(index)` and runs them. */
 static void run_many(myr_engine *e, myr_module *m, const char *fn, uint64_t n,
 		     int64_t fuel, uint32_t threads, Tally *t,
@@ -51,16 +71,8 @@ static void run_many(myr_engine *e, myr_module *m, const char *fn, uint64_t n,
 				.user = t};
 	myr_sched *s = myr_sched_new(e, &cfg);
 	assert_non_null(s);
-	myr_error err;
-	for (uint64_t i = 0; i < n; i++) {
-		myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
-		assert_non_null(inst);
-		myr_val arg = tu_i32((int32_t)i);
-		assert_true(myr_instance_start(inst, tu_export(inst, fn), &arg,
-					       1, &err));
-		myr_instance_set_user(inst, NULL, i);
-		assert_true(myr_sched_add(s, inst));
-	}
+	for (uint64_t i = 0; i < n; i++)
+		assert_non_null(spawn(s, m, NULL, 0, fn, (int32_t)i, i));
 	myr_sched_run(s);
 	myr_sched_get_stats(s, st);
 	myr_sched_free(s);
@@ -149,15 +161,8 @@ static void test_stopped_run_reports_slices_per_instance(void **state)
 				.progress_ms = 5};
 	stop.s = myr_sched_new(e, &cfg);
 	assert_non_null(stop.s);
-	myr_error err;
-	for (int i = 0; i < 64; i++) {
-		myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
-		assert_non_null(inst);
-		myr_val arg = tu_i32(i);
-		assert_true(myr_instance_start(inst, tu_export(inst, "spin"),
-					       &arg, 1, &err));
-		assert_true(myr_sched_add(stop.s, inst));
-	}
+	for (int i = 0; i < 64; i++)
+		assert_non_null(spawn(stop.s, m, NULL, 0, "spin", i, 0));
 	myr_sched_run(stop.s);
 	myr_sched_stats st;
 	myr_sched_get_stats(stop.s, &st);
@@ -577,13 +582,8 @@ static void host_teardown(HostRun *r)
 static myr_instance *host_instance(HostRun *r, myr_sched *s, const char *fn,
 				   int32_t arg, uint64_t index)
 {
-	myr_error err;
-	myr_instance *inst = myr_instance_new(r->m, r->imports, NHOST, &err);
+	myr_instance *inst = spawn(s, r->m, r->imports, NHOST, fn, arg, index);
 	assert_non_null(inst);
-	myr_val a = tu_i32(arg);
-	assert_true(myr_instance_start(inst, tu_export(inst, fn), &a, 1, &err));
-	myr_instance_set_user(inst, NULL, index);
-	assert_true(myr_sched_add(s, inst));
 	return inst;
 }
 
@@ -783,16 +783,7 @@ static void *add_late(void *arg)
 	LateAdd *l = arg;
 	while (!atomic_load(&l->go))
 		;
-	myr_error err;
-	myr_instance *inst = myr_instance_new(l->m, NULL, 0, &err);
-	myr_val a = tu_i32(7);
-	if (!inst ||
-	    !myr_instance_start(inst, tu_export(inst, "work"), &a, 1, &err))
-		return (void *)1;
-	myr_instance_set_user(inst, NULL, 7);
-	if (!myr_sched_add(l->s, inst))
-		return (void *)1;
-	return NULL;
+	return spawn(l->s, l->m, NULL, 0, "work", 7, 7) ? NULL : (void *)1;
 }
 
 static void test_late_adds_are_run(void **state)
@@ -807,13 +798,7 @@ static void test_late_adds_are_run(void **state)
 		atomic_store(&l.go, 0);
 		l.s = myr_sched_new(e, &cfg);
 		assert_non_null(l.s);
-		myr_error err;
-		myr_instance *inst = myr_instance_new(l.m, NULL, 0, &err);
-		myr_val a = tu_i32(7);
-		assert_true(myr_instance_start(inst, tu_export(inst, "work"),
-					       &a, 1, &err));
-		myr_instance_set_user(inst, NULL, 7);
-		assert_true(myr_sched_add(l.s, inst));
+		assert_non_null(spawn(l.s, l.m, NULL, 0, "work", 7, 7));
 		pthread_t t;
 		assert_int_equal(pthread_create(&t, NULL, add_late, &l), 0);
 		myr_sched_run(l.s);

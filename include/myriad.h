@@ -134,6 +134,28 @@ enum {
 			       MYR_FEATURE_CUSTOM_PAGE_SIZES,
 };
 
+/* How a module's functions run. AUTO (the default) starts every module
+ * interpreted at once and compiles its functions to machine code on a
+ * background thread, hot ones first; a running instance moves to the
+ * machine code at its next loop header or call. INTERP never compiles.
+ * COMPILED compiles every function before myr_module_new returns (tests,
+ * benchmarks, ahead-of-time use). MIXED compiles every other function
+ * before returning, for tests of calls between the two tiers. Without
+ * the compiler built in (myr_tier_available), every tier is INTERP. */
+typedef enum myr_tier {
+	MYR_TIER_AUTO = 0,
+	MYR_TIER_INTERP = 1,
+	MYR_TIER_COMPILED = 2,
+	MYR_TIER_MIXED = 3,
+} myr_tier;
+
+/* Whether this build and machine can compile; if not, why (in why). */
+bool myr_tier_available(char *why, size_t why_len);
+/* "auto", "interp", "compiled", "mixed"; parsing returns false for
+ * anything else. */
+const char *myr_tier_name(myr_tier tier);
+bool myr_tier_parse(const char *name, myr_tier *out);
+
 typedef struct myr_config {
 	/* MYR_FEATURE_* bits. */
 	uint32_t features;
@@ -157,6 +179,14 @@ typedef struct myr_config {
 	 * handed out, which is several times cheaper than first-touch page
 	 * faults on virtual machines (0: never populate). */
 	size_t populate_max_slot;
+	/* The tier modules run in. myr_config_default takes it from the
+	 * environment variable MYRIAD_TIER if set (auto, interp, compiled,
+	 * mixed), else AUTO. */
+	myr_tier tier;
+	/* A directory where compiled code is kept between runs, keyed by the
+	 * module's SHA-256, myriad's version and the CPU features the code
+	 * uses (NULL: no cache). The engine copies the string. */
+	const char *code_cache_dir;
 } myr_config;
 
 void myr_config_default(myr_config *cfg);
@@ -201,6 +231,26 @@ typedef struct myr_externdesc {
 myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes, size_t len,
 			   myr_error *err);
 void myr_module_free(myr_module *module);
+
+/* The same, using compiled code the embedder kept (what myr_module_code
+ * returned, for the same module bytes, myriad version and CPU). The code
+ * is checked before use: if it does not match, it is not used, the
+ * module is compiled as its tier says, and myr_module_code_note says
+ * why. */
+myr_module *myr_module_new_with_code(myr_engine *engine, const uint8_t *bytes,
+				     size_t len, const uint8_t *code,
+				     size_t code_len, myr_error *err);
+/* The module's compiled code as one buffer (malloc'd, for the caller to
+ * free), in the code cache's format. Waits for a background compilation
+ * to finish. False, with err, if the module has no compiled code. */
+bool myr_module_code(myr_module *module, uint8_t **code, size_t *code_len,
+		     myr_error *err);
+/* Why supplied or cached code was not used, or why compiling failed (the
+ * module then runs interpreted); NULL if nothing went wrong. */
+const char *myr_module_code_note(const myr_module *module);
+/* Waits until the background compiler has done what it will do for the
+ * module; returns how many of its functions have machine code. */
+uint32_t myr_module_wait_compiled(myr_module *module);
 
 /* Bytes one instance takes besides its linear memories, and (in
  * *memory_bytes) the initial size of its own linear memories. */

@@ -14,6 +14,8 @@ pkgs=(
   libcjson-dev                                                  # JSON (spec-test scripts, --json output)
   wabt                                                          # wast2json for the spec tests
   wasi-libc                                                     # libc for C programs compiled to wasm32-wasi
+  llvm-19-dev                                                   # the compiler tier's code generator (optional: MYR_JIT=OFF)
+  libssl-dev                                                    # SHA-256 of modules, the code cache's key
 )
 
 if [ "${1:-}" = --bench ]; then

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "runtime.h"
+#include "tier.h"
 
 /* ------------------------------------------------------------------ */
 /* Modules                                                             */
@@ -38,6 +39,13 @@ static bool build_pub_types(Module *m)
 myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes, size_t len,
 			   myr_error *err)
 {
+	return myr_module_new_with_code(engine, bytes, len, NULL, 0, err);
+}
+
+myr_module *myr_module_new_with_code(myr_engine *engine, const uint8_t *bytes,
+				     size_t len, const uint8_t *code,
+				     size_t code_len, myr_error *err)
+{
 	error_clear(err);
 	Module *m = calloc(1, sizeof *m);
 	if (!m) {
@@ -67,6 +75,10 @@ myr_module *myr_module_new(myr_engine *engine, const uint8_t *bytes, size_t len,
 		myr_module_free(m);
 		return NULL;
 	}
+	if (!tier_module_start(m, code, code_len, err)) {
+		myr_module_free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -74,6 +86,7 @@ void myr_module_free(myr_module *m)
 {
 	if (!m)
 		return;
+	tier_module_stop(m);
 	instance_unprepare(m);
 	compile_release(m);
 	module_release(m);
@@ -543,8 +556,11 @@ static int run_to_end(Exec *ex)
 {
 	int rc;
 	ex->running = true;
+	const Module *m = ex->inst->mod;
 	for (;;) {
-		rc = exec_run(ex, INT64_MAX);
+		/* While machine code may still come, the run pauses now and
+		 * then so that it can move to it. */
+		rc = exec_run(ex, tier_pending(m) ? (int64_t)1 << 22 : INT64_MAX);
 		if (rc == RUN_OUT_OF_FUEL || rc == RUN_YIELD)
 			continue;
 		if (rc != RUN_BLOCKED)

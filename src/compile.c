@@ -85,6 +85,10 @@ typedef struct Comp {
 	/* The code arena of the whole module. */
 	Cell *code;
 	size_t ncode, cap_code;
+	uint32_t func_start; /* code index of the function's first cell */
+	/* Each loop's header, relative to func_start (Func.loop_at). */
+	uint32_t *loops;
+	uint32_t nloops, cap_loops;
 
 	/* Peephole state: the last instruction, if nothing (no label) came
 	 * after it, and whether its field 0 is a retargetable result slot. */
@@ -1273,6 +1277,18 @@ static bool op_block(Comp *c, uint8_t kind)
 	}
 	label_here(c);
 	l->start = here(c);
+	if (kind == CT_LOOP) {
+		if (c->nloops == c->cap_loops) {
+			uint32_t cap = c->cap_loops ? c->cap_loops * 2 : 16;
+			uint32_t *n = xrealloc_array(c->loops, cap, sizeof *n);
+			if (!n)
+				return oom(c);
+			c->loops = n;
+			c->cap_loops = cap;
+		}
+		c->loops[c->nloops++] =
+			dead(c) ? NONE : l->start - c->func_start;
+	}
 	if (kind == CT_IF && br != NONE) {
 		/* The else patch is kept apart from the end patches. */
 		Ctrl tmp = {.patches = NONE};
@@ -2125,6 +2141,8 @@ static bool compile_func(Comp *c, Func *f)
 			.err = c->err,
 			.func = f->index};
 	uint32_t start = here(c);
+	c->func_start = start;
+	c->nloops = 0;
 	if (!push_ctrl(c, CT_FUNC, 0, NULL, t->nresults, ft_results(t)))
 		return false;
 	while (c->nctrls > 0) {
@@ -2156,6 +2174,14 @@ static bool compile_func(Comp *c, Func *f)
 	if (c->pool_used)
 		memcpy(init + f->nlocals, c->pool, c->pool_used * sizeof *init);
 	f->init = init;
+	f->temp_base = c->T;
+	f->nloops = c->nloops;
+	if (c->nloops) {
+		f->loop_at = xcalloc(c->nloops, sizeof *f->loop_at);
+		if (!f->loop_at)
+			return oom(c);
+		memcpy(f->loop_at, c->loops, c->nloops * sizeof *f->loop_at);
+	}
 	f->entry_fuel = MIN((here(c) - start) / 2, 64u) + 1;
 	f->code = (const Cell *)(uintptr_t)start; /* an index until the end */
 	return true;
@@ -2176,6 +2202,7 @@ bool compile_module(Module *m, myr_error *err)
 	free(c.ctrls);
 	free(c.patches);
 	free(c.pool);
+	free(c.loops);
 	if (!ok) {
 		free(c.code);
 		for (uint32_t i = 0; i < ndef; i++)
@@ -2184,8 +2211,10 @@ bool compile_module(Module *m, myr_error *err)
 	}
 	m->code = c.code;
 	m->code_cells = c.ncode;
-	for (uint32_t i = 0; i < ndef; i++)
+	for (uint32_t i = 0; i < ndef; i++) {
 		m->funcs[i].code = m->code + (uintptr_t)m->funcs[i].code;
+		m->funcs[i].entry = m->funcs[i].code;
+	}
 	return true;
 }
 
@@ -2196,6 +2225,8 @@ void compile_release(Module *m)
 		for (uint32_t i = 0; i < ndef; i++) {
 			free((void *)m->funcs[i].init);
 			m->funcs[i].init = NULL;
+			free(m->funcs[i].loop_at);
+			m->funcs[i].loop_at = NULL;
 		}
 	free(m->code);
 	m->code = NULL;

@@ -1,4 +1,7 @@
 /* Engine lifetime, configuration defaults and the signature registry. */
+#include <stdlib.h>
+#include <string.h>
+
 #include "engine.h"
 
 struct TypeEntry {
@@ -19,6 +22,10 @@ void myr_config_default(myr_config *cfg)
 	cfg->max_instances = 0;
 	cfg->max_large_memories = 4096;
 	cfg->populate_max_slot = 16 * 1024;
+	cfg->tier = MYR_TIER_AUTO;
+	const char *t = getenv("MYRIAD_TIER");
+	if (t && *t)
+		myr_tier_parse(t, &cfg->tier);
 }
 
 myr_engine *myr_engine_new(const myr_config *cfg)
@@ -30,6 +37,13 @@ myr_engine *myr_engine_new(const myr_config *cfg)
 		e->cfg = *cfg;
 	else
 		myr_config_default(&e->cfg);
+	if (e->cfg.code_cache_dir) {
+		e->cfg.code_cache_dir = strdup(e->cfg.code_cache_dir);
+		if (!e->cfg.code_cache_dir) {
+			free(e);
+			return NULL;
+		}
+	}
 	if (e->cfg.initial_stack_bytes < 64)
 		e->cfg.initial_stack_bytes = 64;
 	if (e->cfg.max_stack_bytes < e->cfg.initial_stack_bytes)
@@ -60,6 +74,7 @@ void myr_engine_free(myr_engine *e)
 	mem_slab_destroy(&e->mem_slab);
 	for (int i = 0; i < BLOCK_CLASSES; i++)
 		slab_class_destroy(&e->blocks[i]);
+	free((char *)e->cfg.code_cache_dir);
 	free(e);
 }
 

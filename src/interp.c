@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "runtime.h"
+#include "tier.h"
 
 #if defined(__clang__) && __clang_major__ >= 13
 #define MUSTTAIL __attribute__((musttail))
@@ -104,15 +105,34 @@ void exec_error(const Exec *ex, myr_error *out)
 		snprintf(out->message, sizeof out->message, "%s", what);
 }
 
-static __attribute__((noinline)) int
-do_pause(Exec *ex, const Cell *pc, uint64_t *fp, int64_t fuel, uint64_t acc)
+/* Saves where the run stopped; it goes on from pc when run again. */
+static __attribute__((noinline)) int do_stop(Exec *ex, const Cell *pc,
+					     uint64_t *fp, int64_t fuel,
+					     uint64_t acc, int rc)
 {
 	ex->pc = pc;
 	ex->fp_off = (size_t)(fp - ex->stack);
 	ex->fuel_left = fuel;
 	ex->acc = acc;
-	return RUN_OUT_OF_FUEL;
+	return rc;
 }
+
+static __attribute__((noinline)) int
+do_pause(Exec *ex, const Cell *pc, uint64_t *fp, int64_t fuel, uint64_t acc)
+{
+	return do_stop(ex, pc, fp, fuel, acc, RUN_OUT_OF_FUEL);
+}
+
+/* A frame could not be pushed: past the stack limit that is a trap;
+ * inside compiled code (which holds pointers into the stack) the stack
+ * must not move, so the run stops at the call, the compiled frames are
+ * saved, the stack grows, and the call is made again. */
+#define STACK_FAIL()                                                           \
+	do {                                                                   \
+		if (ex->unwind == RUN_GROW)                                    \
+			return do_stop(ex, pc, fp, fuel, acc, RUN_GROW);       \
+		TRAP(MYR_TRAP_STACK_EXHAUSTED);                                \
+	} while (0)
 
 uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need)
 {
@@ -120,6 +140,11 @@ uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need)
 	size_t cap = (size_t)(ex->stack_end - ex->stack);
 	if (off + need > ex->max_slots)
 		return NULL;
+	if (ex->nest > 0) {
+		ex->unwind = RUN_GROW;
+		ex->grow_need = need;
+		return NULL;
+	}
 	size_t ncap = MAX(cap * 2, off + need);
 	ncap = MIN(ncap, ex->max_slots);
 	uint64_t *s;
@@ -806,12 +831,16 @@ H(br)
 	DISPATCH();
 }
 
+/* A loop's back-edge pauses after the branch is taken, at the loop's
+ * header: there every value is in its home slot and the accumulator is
+ * free, the state compiled code can resume from (on-stack replacement). */
 H(br_loop)
 {
+	int64_t cost = F(1);
+	pc += FS(0);
 	if (UNLIKELY(fuel <= 0))
 		PAUSE();
-	fuel -= F(1);
-	pc += FS(0);
+	fuel -= cost;
 	DISPATCH();
 }
 
@@ -821,12 +850,13 @@ H(br_loop)
 	{                                                                      \
 		uint64_t a = IA(0);                                            \
 		if (test) {                                                    \
+			int64_t cost = is_loop ? F(2) : 0;                     \
+			pc += FS(1);                                           \
 			if (is_loop) {                                         \
 				if (UNLIKELY(fuel <= 0))                       \
 					PAUSE();                               \
-				fuel -= F(2);                                  \
+				fuel -= cost;                                  \
 			}                                                      \
-			pc += FS(1);                                           \
 			DISPATCH();                                            \
 		}                                                              \
 		NEXT(is_loop ? 3 : 2);                                         \
@@ -844,12 +874,13 @@ BR1_VARIANTS(BRZ_GEN, br_z_loop, a == 0, 1)
 		T a = (T)IA(0);                                                \
 		T b = getb;                                                    \
 		if (a cmp b) {                                                 \
+			int64_t cost = is_loop ? F(3) : 0;                     \
+			pc += FS(2);                                           \
 			if (is_loop) {                                         \
 				if (UNLIKELY(fuel <= 0))                       \
 					PAUSE();                               \
-				fuel -= F(3);                                  \
+				fuel -= cost;                                  \
 			}                                                      \
-			pc += FS(2);                                           \
 			DISPATCH();                                            \
 		}                                                              \
 		NEXT(3);                                                       \
@@ -927,6 +958,14 @@ H(unreachable)
 /* ------------------------------------------------------------------ */
 /* Calls and returns                                                   */
 
+/* Where a call of f enters: its interpreter code, or the entry cell of
+ * its machine code once the compiled tier has made it (tier.c), which
+ * publishes the cell after the code it leads to. */
+static inline const Cell *func_entry(const Func *f)
+{
+	return __atomic_load_n(&f->entry, __ATOMIC_ACQUIRE);
+}
+
 /* Switches the execution state to inst if it is not the current one;
  * returns the link bit to record in the callee's header. */
 static inline uint64_t enter_instance(Exec *ex, uint64_t *hdr,
@@ -979,9 +1018,9 @@ H(call)
 	fuel -= f->entry_fuel;
 	uint64_t *nfp = push_frame(ex, &fp, F(0), f, pc + 3, NULL);
 	if (UNLIKELY(!nfp))
-		TRAP(MYR_TRAP_STACK_EXHAUSTED);
+		STACK_FAIL();
 	fp = nfp;
-	pc = f->code;
+	pc = func_entry(f);
 	DISPATCH();
 }
 
@@ -1011,7 +1050,7 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 			*memsize = ex->mem ? ex->mem->size : 0;
 		}
 		*fp = nfp;
-		*pc = f->code;
+		*pc = func_entry(f);
 		return RUN_DONE;
 	}
 	ex->pc = *pc;
@@ -1035,7 +1074,7 @@ call_object(Exec *ex, const myr_func *fn, uint32_t base, const Cell *ret,
 		if ((rc) == RUN_OUT_OF_FUEL)                                   \
 			PAUSE();                                               \
 		if ((rc) == RUN_TRAP && ex->trap == MYR_TRAP_NONE)             \
-			TRAP(MYR_TRAP_STACK_EXHAUSTED);                        \
+			STACK_FAIL();                                          \
 		return (rc);                                                   \
 	} while (0)
 
@@ -1086,9 +1125,9 @@ H(call_indirect)
 		fuel -= f->entry_fuel;
 		uint64_t *nfp = push_frame(ex, &fp, F(0), f, pc + 3, NULL);
 		if (UNLIKELY(!nfp))
-			TRAP(MYR_TRAP_STACK_EXHAUSTED);
+			STACK_FAIL();
 		fp = nfp;
-		pc = f->code;
+		pc = func_entry(f);
 		DISPATCH();
 	}
 	ex->trap = MYR_TRAP_NONE;
@@ -1174,9 +1213,9 @@ H(return_call)
 	fuel -= f->entry_fuel;
 	uint64_t *nfp = tail_frame(ex, fp, F(0), F(1), f, NULL);
 	if (UNLIKELY(!nfp))
-		TRAP(MYR_TRAP_STACK_EXHAUSTED);
+		STACK_FAIL();
 	fp = nfp;
-	pc = f->code;
+	pc = func_entry(f);
 	DISPATCH();
 }
 
@@ -1192,9 +1231,9 @@ H(return_call)
 			uint64_t *nfp_ = tail_frame(ex, fp, base, own_hdr, f_, \
 						    (fn)->inst);               \
 			if (UNLIKELY(!nfp_))                                   \
-				TRAP(MYR_TRAP_STACK_EXHAUSTED);                \
+				STACK_FAIL();                                  \
 			fp = nfp_;                                             \
-			pc = f_->code;                                         \
+			pc = func_entry(f_);                                   \
 			RELOAD_MEM();                                          \
 			DISPATCH();                                            \
 		}                                                              \
@@ -1237,6 +1276,206 @@ H(exit)
 }
 
 static const Cell exit_cell = {.fn = op_exit};
+
+/* ------------------------------------------------------------------ */
+/* Compiled code (tier.h)                                              */
+
+H(exit_nested)
+{
+	(void)pc, (void)fp, (void)mem, (void)memsize, (void)acc;
+	ex->fuel_left = fuel;
+	return RUN_DONE;
+}
+
+static const Cell exit_nested_cell = {.fn = op_exit_nested};
+
+/* How much of the machine stack compiled code may use below the point
+ * where a run entered it; past that it saves its frames and comes back
+ * here with an empty native stack (RUN_DEPTH). Threads that run
+ * instances need this much stack plus what host functions use. */
+#define NATIVE_STACK_BUDGET ((uintptr_t)256 << 10)
+
+/* Runs compiled code in the frame at fp, from resume point F(0). When it
+ * returns, its results are at fp[0..) and the frame returns as an
+ * interpreted one would. When it stops, every compiled frame it left has
+ * been saved in the value stack and ex->pc is where the run goes on: the
+ * outermost entry grows the stack or starts over with an empty native
+ * stack if that was why, and otherwise ends the run. */
+H(native)
+{
+	NativeGen gen = (NativeGen)pc[2].ptr;
+	bool outer = ex->nest == 0;
+	if (outer)
+		ex->native_limit = (uintptr_t)__builtin_frame_address(0) -
+				   NATIVE_STACK_BUDGET;
+	/* The results may overwrite the header (when there are more of them
+	 * than parameters), so it is read first. Nothing the code does
+	 * before it returns changes it (tail calls keep the frame's). */
+	uint64_t saved[FRAME_HEADER];
+	memcpy(saved, fp + F(1), sizeof saved);
+	ex->nest++;
+	int64_t left = gen(ex, fp, fuel, F(0));
+	ex->nest--;
+	if (LIKELY(left != NATIVE_UNWIND)) {
+		fuel = left;
+		RELOAD_MEM();
+		fp -= saved[HDR_LINK] >> 1;
+		pc = (const Cell *)(uintptr_t)saved[HDR_RET];
+		if (UNLIKELY(saved[HDR_LINK] & 1)) {
+			exec_enter(ex,
+				   (myr_instance *)(uintptr_t)saved[HDR_CALLER]);
+			RELOAD_MEM();
+		}
+		DISPATCH();
+	}
+	int rc = ex->unwind;
+	if (!outer || (rc != RUN_GROW && rc != RUN_DEPTH))
+		return rc;
+	ex->unwind = 0;
+	fp = ex->stack + ex->fp_off;
+	if (rc == RUN_GROW) {
+		fp = exec_grow_stack(ex, fp, ex->grow_need);
+		if (!fp) {
+			ex->trap = MYR_TRAP_STACK_EXHAUSTED;
+			ex->trap_func = MYR_NO_FUNC;
+			return RUN_TRAP;
+		}
+	}
+	pc = ex->pc;
+	fuel = ex->fuel_left;
+	acc = ex->acc;
+	RELOAD_MEM();
+	DISPATCH();
+}
+
+/* The stack has no room for a frame of `need` slots at fp: a trap past
+ * the limit, else a request to grow it and come back to `redo`. */
+int64_t exec_native_need_stack(Exec *ex, uint64_t *fp, size_t need,
+			       const Cell *redo, int64_t fuel, uint32_t func)
+{
+	size_t off = (size_t)(fp - ex->stack);
+	if (off + need > ex->max_slots) {
+		ex->trap = MYR_TRAP_STACK_EXHAUSTED;
+		ex->trap_func = func;
+		ex->unwind = RUN_TRAP;
+		return NATIVE_UNWIND;
+	}
+	ex->unwind = RUN_GROW;
+	ex->grow_need = need;
+	ex->pc = redo;
+	ex->fp_off = off;
+	ex->fuel_left = fuel;
+	return NATIVE_UNWIND;
+}
+
+/* Runs the interpreter (or whatever the entry leads to) from pc in the
+ * frame nfp until that frame returns to exit_nested_cell. */
+static int run_nested(Exec *ex, const Cell *pc, uint64_t *nfp, int64_t fuel)
+{
+	uint8_t *mem = ex->mem ? ex->mem->base : NULL;
+	uint64_t memsize = ex->mem ? ex->mem->size : 0;
+	return pc->fn(pc, nfp, mem, memsize, fuel, ex, 0);
+}
+
+/* A host function called from compiled code: a block makes the call
+ * again from `redo`, a yield goes on after it. */
+static int native_call_host(Exec *ex, uint64_t *fp, uint32_t base,
+			    const myr_func *fn, const Cell *redo, int64_t fuel)
+{
+	ex->pc = redo;
+	ex->fp_off = (size_t)(fp - ex->stack);
+	ex->fuel_left = fuel;
+	return call_host(ex, fn, fp + base);
+}
+
+int64_t exec_call_wasm_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+				   const Func *f, myr_instance *inst,
+				   const Cell *ret, const Cell *redo,
+				   int64_t fuel, uint32_t func)
+{
+	uint64_t *nfp = fp + base;
+	if (UNLIKELY(nfp + f->frame_slots > ex->stack_end))
+		return exec_native_need_stack(ex, fp, base + f->frame_slots,
+					      redo, fuel, func);
+	fuel -= f->entry_fuel;
+	uint64_t *hdr = nfp + f->nparams;
+	uint64_t cross = enter_instance(ex, hdr, inst);
+	hdr[HDR_RET] = (uint64_t)(uintptr_t)&exit_nested_cell;
+	hdr[HDR_LINK] = ((uint64_t)base << 1) | cross;
+	init_locals(hdr + FRAME_HEADER, f);
+	int rc = run_nested(ex, func_entry(f), nfp, fuel);
+	if (rc == RUN_DONE)
+		return ex->fuel_left;
+	/* From now on the callee returns to its compiled caller's frame. */
+	hdr[HDR_RET] = (uint64_t)(uintptr_t)ret;
+	ex->unwind = (uint8_t)rc;
+	return NATIVE_UNWIND;
+}
+
+int64_t exec_call_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+			      const myr_func *fn, const Cell *ret,
+			      const Cell *redo, int64_t fuel, uint32_t func)
+{
+	if (fn->kind == FUNC_WASM)
+		return exec_call_wasm_from_native(ex, fp, base, fn->def,
+						  fn->inst, ret, redo, fuel,
+						  func);
+	int rc = native_call_host(ex, fp, base, fn, redo, fuel);
+	if (rc == RUN_DONE)
+		return fuel;
+	if (rc == RUN_YIELD)
+		ex->pc = ret;
+	ex->unwind = (uint8_t)rc;
+	return NATIVE_UNWIND;
+}
+
+int64_t exec_tail_wasm_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+				   uint32_t own_hdr, const Func *f,
+				   myr_instance *inst, const Cell *redo,
+				   int64_t fuel, uint32_t func)
+{
+	size_t need = MAX(f->frame_slots, base + f->nparams);
+	if (UNLIKELY(fp + need > ex->stack_end)) {
+		exec_native_need_stack(ex, fp, need, redo, fuel, func);
+		return NATIVE_UNWIND_KEEP;
+	}
+	fuel -= f->entry_fuel;
+	/* The callee's frame replaces the caller's (it cannot need to grow:
+	 * the room was checked). */
+	uint64_t *nfp = tail_frame(ex, fp, base, own_hdr, f, inst);
+	uint64_t *hdr = nfp + f->nparams;
+	uint64_t ret = hdr[HDR_RET];
+	hdr[HDR_RET] = (uint64_t)(uintptr_t)&exit_nested_cell;
+	int rc = run_nested(ex, func_entry(f), nfp, fuel);
+	/* On return the compiled caller returns the results as its own; the
+	 * return to an interpreted frame uses the header as it was when the
+	 * compiled code was entered (see op_native), and the callee's own
+	 * return has switched back to the frame's instance. */
+	if (rc == RUN_DONE)
+		return ex->fuel_left;
+	hdr[HDR_RET] = ret;
+	ex->unwind = (uint8_t)rc;
+	return NATIVE_UNWIND;
+}
+
+int64_t exec_tail_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+			      uint32_t own_hdr, const myr_func *fn,
+			      const Cell *redo, int64_t fuel, uint32_t func)
+{
+	if (fn->kind == FUNC_WASM)
+		return exec_tail_wasm_from_native(ex, fp, base, own_hdr,
+						  fn->def, fn->inst, redo, fuel,
+						  func);
+	int rc = native_call_host(ex, fp, base, fn, redo, fuel);
+	/* A yield in tail position is only a hint. */
+	if (rc == RUN_DONE || rc == RUN_YIELD) {
+		memmove(fp, fp + base, fn->type->nresults * sizeof *fp);
+		return fuel;
+	}
+	ex->unwind = (uint8_t)rc;
+	/* A block is made again from the caller's frame. */
+	return rc == RUN_BLOCKED ? NATIVE_UNWIND_KEEP : NATIVE_UNWIND;
+}
 
 /* ------------------------------------------------------------------ */
 /* Host calls                                                          */
@@ -1358,7 +1597,7 @@ bool exec_prepare_call(Exec *ex, const Func *f, myr_instance *inst)
 	hdr[HDR_LINK] = 0;
 	init_locals(hdr + FRAME_HEADER, f);
 	exec_enter(ex, inst);
-	ex->pc = f->code;
+	ex->pc = func_entry(f);
 	ex->fp_off = 0;
 	return true;
 }
@@ -1366,9 +1605,16 @@ bool exec_prepare_call(Exec *ex, const Func *f, myr_instance *inst)
 int exec_run(Exec *ex, int64_t fuel)
 {
 	const Cell *pc = ex->pc;
+	const Module *m = ex->inst->mod;
+	/* A run paused in interpreter code may go on in compiled code now
+	 * (tier.c), and where it paused tells the compiler what is hot. */
+	if (UNLIKELY(m->tier != NULL) && pc >= m->code &&
+	    pc < m->code + m->code_cells)
+		pc = tier_resume_at(m, pc);
 	uint64_t *fp = ex->stack + ex->fp_off;
 	uint8_t *mem = ex->mem ? ex->mem->base : NULL;
 	uint64_t memsize = ex->mem ? ex->mem->size : 0;
 	ex->trap = MYR_TRAP_NONE;
+	ex->unwind = 0;
 	return pc->fn(pc, fp, mem, memsize, fuel, ex, ex->acc);
 }

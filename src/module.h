@@ -185,6 +185,24 @@ typedef struct Func {
 	uint32_t ninit;
 	uint32_t entry_fuel; /* fuel spent on entering the function */
 	uint32_t index;	     /* in the function index space */
+	uint32_t temp_base;  /* T: the first operand temp slot */
+	/* Where calls enter: `code`, until the compiled tier replaces it
+	 * with the entry cell of the function's machine code (tier.c; read
+	 * and written atomically). */
+	const union Cell *entry;
+	/* The interpreter code index of each loop's header, by the loop's
+	 * ordinal in the body (UINT32_MAX for loops in unreachable code): a
+	 * run paused there can move to compiled code (on-stack
+	 * replacement). */
+	uint32_t nloops;
+	uint32_t *loop_at;
+	/* Compiled tier: the machine-code entry that takes arguments in
+	 * registers (NULL until compiled), its resume cells (cell 0 enters
+	 * the function, cell 1 + j resumes at loop j), and how often a run
+	 * was seen paused in the function's interpreter code. */
+	void *native;
+	const union Cell *native_cells;
+	uint32_t hot;
 } Func;
 
 struct myr_module {
@@ -263,6 +281,9 @@ struct myr_module {
 	/* The compiled code of every function (compile.c). */
 	union Cell *code;
 	size_t code_cells;
+
+	/* The compiled tier's state for this module (tier.c), or NULL. */
+	struct TierModule *tier;
 };
 
 typedef struct myr_module Module;

@@ -210,6 +210,12 @@
 	X(ref_func, 2)                                                        \
 	/* the bottom frame's return address: ends the run */                 \
 	X(exit, 1)                                                            \
+	/* the return address of a call that compiled code made through the  \
+	 * interpreter: ends that nested run, keeping the fuel left */         \
+	X(exit_nested, 1)                                                     \
+	/* Enters or resumes compiled code (tier.h). R (resume point), H;    \
+	 * then a cell with the function's NativeGen */                       \
+	X(native, 3)                                                          \
 	/* Accumulator variants. */                                           \
 	MYR_VAL2(X, _o) MYR_VAL2(X, _a) MYR_VAL2(X, _ao)                      \
 	MYR_VAL2(X, _b) MYR_VAL2(X, _bo)                                      \

@@ -46,6 +46,17 @@ union Cell {
 /* interp.c: the handler of each op. */
 extern const OpFn op_handlers[OP_COUNT_];
 
+/* The value compiled code returns instead of its fuel when it stops;
+ * a helper returns NATIVE_UNWIND_KEEP when the stop leaves the calling
+ * compiled frame in place, which must then be saved too. */
+#define NATIVE_UNWIND	   INT64_MIN
+#define NATIVE_UNWIND_KEEP (INT64_MIN + 1)
+/* A compiled function's entry from the interpreter: starts (resume 0)
+ * or resumes it in the frame at fp; returns the fuel left, or
+ * NATIVE_UNWIND. */
+typedef int64_t (*NativeGen)(Exec *ex, uint64_t *fp, int64_t fuel,
+			     uint32_t resume);
+
 /* What a run returns (the handlers' return value). */
 enum {
 	RUN_DONE = 0,
@@ -53,6 +64,11 @@ enum {
 	RUN_OUT_OF_FUEL = 2,
 	RUN_YIELD = 3,	 /* a host call ended the slice; resumes after it */
 	RUN_BLOCKED = 4, /* a host call parked the instance; redoes the call */
+	/* Only between compiled code and the run that entered it (tier.h):
+	 * the value stack must grow, or the native stack be emptied, before
+	 * the run goes on from the saved pc. */
+	RUN_GROW = 5,
+	RUN_DEPTH = 6,
 };
 
 /* Exec.wake: how a BLOCKED instance waits. PARKED: without a timer, on
@@ -164,6 +180,19 @@ struct Exec {
 	char *trap_msg;	  /* a host trap's message (malloc'd), or NULL */
 	myr_error *error; /* built by myr_instance_error (malloc'd) */
 	const FuncType *call_type; /* type of the started call */
+
+	/* The compiled tier (tier.h). Native code that must stop returns
+	 * NATIVE_UNWIND to its caller after saving its frame, and `unwind`
+	 * says why (a RUN_* code). `nest` counts the runs that native code
+	 * started inside itself (calls of interpreted functions): while one
+	 * is open, native frames hold pointers into the stack, so it cannot
+	 * move. Native code may use the machine stack down to
+	 * `native_limit`; a RUN_GROW asks for `grow_need` slots above the
+	 * saved frame. */
+	uint8_t unwind;
+	uint32_t nest;
+	uintptr_t native_limit;
+	size_t grow_need;
 };
 
 /* An instance is one block (see instance.c, "Layout"): this header, then
@@ -251,6 +280,32 @@ int exec_run(Exec *ex, int64_t fuel);
 /* Grows the stack so that `need` slots fit above fp; returns the new fp
  * or NULL past the limit. */
 uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need);
+
+/* interp.c, for compiled code: calls fn with its arguments at fp + base
+ * from the compiled function `func` whose resume cells after and before
+ * the call are ret and redo. Returns the fuel left (results at fp +
+ * base), or NATIVE_UNWIND after saving the callee's state. The tail forms
+ * replace the caller's frame (header slot own_hdr), leave the results at
+ * fp[0..), and return NATIVE_UNWIND_KEEP when the caller's frame is still
+ * there to be saved. The _wasm forms call f of instance inst. */
+int64_t exec_call_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+			      const myr_func *fn, const Cell *ret,
+			      const Cell *redo, int64_t fuel, uint32_t func);
+int64_t exec_call_wasm_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+				   const Func *f, myr_instance *inst,
+				   const Cell *ret, const Cell *redo,
+				   int64_t fuel, uint32_t func);
+int64_t exec_tail_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+			      uint32_t own_hdr, const myr_func *fn,
+			      const Cell *redo, int64_t fuel, uint32_t func);
+int64_t exec_tail_wasm_from_native(Exec *ex, uint64_t *fp, uint32_t base,
+				   uint32_t own_hdr, const Func *f,
+				   myr_instance *inst, const Cell *redo,
+				   int64_t fuel, uint32_t func);
+/* No room for `need` slots above fp: a trap past the stack limit, else a
+ * request (RUN_GROW) to grow the stack and go on from redo. */
+int64_t exec_native_need_stack(Exec *ex, uint64_t *fp, size_t need,
+			       const Cell *redo, int64_t fuel, uint32_t func);
 
 /* interp.c: the full trap record of ex as a myr_error, and setting a
  * trap with a message (copied). */

@@ -560,7 +560,8 @@ static int run_to_end(Exec *ex)
 	for (;;) {
 		/* While machine code may still come, the run pauses now and
 		 * then so that it can move to it. */
-		rc = exec_run(ex, tier_pending(m) ? (int64_t)1 << 22 : INT64_MAX);
+		rc = exec_run(ex,
+			      tier_pending(m) ? (int64_t)1 << 22 : INT64_MAX);
 		if (rc == RUN_OUT_OF_FUEL || rc == RUN_YIELD)
 			continue;
 		if (rc != RUN_BLOCKED)

@@ -179,8 +179,8 @@ static bool check_header(Rd *r, const uint8_t mhash[32], char *why,
 		WHY("compiled from a different module");
 	else if (have < 60 || memcmp(p + 44, want.p + 44, 16) != 0)
 		WHY("made by a different myriad version");
-	else if (have < want.len || memcmp(p + 60, want.p + 60,
-					   want.len - 60) != 0)
+	else if (have < want.len ||
+		 memcmp(p + 60, want.p + 60, want.len - 60) != 0)
 		WHY("compiled for a different CPU or runtime layout");
 	else
 		ok = true, r->p += want.len;

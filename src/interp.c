@@ -1322,8 +1322,9 @@ H(native)
 		fp -= saved[HDR_LINK] >> 1;
 		pc = (const Cell *)(uintptr_t)saved[HDR_RET];
 		if (UNLIKELY(saved[HDR_LINK] & 1)) {
-			exec_enter(ex,
-				   (myr_instance *)(uintptr_t)saved[HDR_CALLER]);
+			exec_enter(
+				ex,
+				(myr_instance *)(uintptr_t)saved[HDR_CALLER]);
 			RELOAD_MEM();
 		}
 		DISPATCH();
@@ -1417,9 +1418,8 @@ int64_t exec_call_from_native(Exec *ex, uint64_t *fp, uint32_t base,
 			      const Cell *redo, int64_t fuel, uint32_t func)
 {
 	if (fn->kind == FUNC_WASM)
-		return exec_call_wasm_from_native(ex, fp, base, fn->def,
-						  fn->inst, ret, redo, fuel,
-						  func);
+		return exec_call_wasm_from_native(
+			ex, fp, base, fn->def, fn->inst, ret, redo, fuel, func);
 	int rc = native_call_host(ex, fp, base, fn, redo, fuel);
 	if (rc == RUN_DONE)
 		return fuel;

@@ -35,9 +35,10 @@
 
 #define CC_TAIL 18 /* LLVM's tailcc: guaranteed tail calls */
 
-enum { H_COUNT_ =
+enum {
+	H_COUNT_ =
 #define MYR_HELPER_COUNT(n, r, p) +1
-	       MYR_JIT_HELPERS(MYR_HELPER_COUNT)
+		MYR_JIT_HELPERS(MYR_HELPER_COUNT)
 #undef MYR_HELPER_COUNT
 };
 enum {
@@ -206,9 +207,9 @@ static LLVMMetadataRef md_const(LLVMTypeRef t, uint64_t v)
 
 static LLVMValueRef tbaa_tag(Emit *e, LLVMMetadataRef root, const char *name)
 {
-	LLVMMetadataRef ty[3] = {LLVMMDStringInContext2(e->C, name,
-							strlen(name)),
-				 root, md_const(e->t_i64, 0)};
+	LLVMMetadataRef ty[3] = {
+		LLVMMDStringInContext2(e->C, name, strlen(name)), root,
+		md_const(e->t_i64, 0)};
 	LLVMMetadataRef node = LLVMMDNodeInContext2(e->C, ty, 3);
 	LLVMMetadataRef tag[3] = {node, node, md_const(e->t_i64, 0)};
 	return LLVMMetadataAsValue(e->C, LLVMMDNodeInContext2(e->C, tag, 3));
@@ -241,8 +242,8 @@ static void emit_init(Emit *e)
 	e->t_ptr = LLVMPointerTypeInContext(C, 0);
 	LLVMTypeRef cell[4] = {e->t_ptr, e->t_i32, e->t_i32, e->t_ptr};
 	e->t_cell = LLVMStructTypeInContext(C, cell, 4, 0);
-	e->op_native = LLVMAddFunction(
-		e->M, "myr_op_native", LLVMFunctionType(e->t_void, NULL, 0, 0));
+	e->op_native = LLVMAddFunction(e->M, "myr_op_native",
+				       LLVMFunctionType(e->t_void, NULL, 0, 0));
 	unsigned cold = LLVMGetEnumAttributeKindForName("cold", 4);
 	unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
 	for (int i = 0; i < H_COUNT_; i++) {
@@ -255,8 +256,9 @@ static void emit_init(Emit *e)
 		char name[64];
 		snprintf(name, sizeof name, "myr_rt_%s", helper_sig[i].name);
 		e->helper[i] = LLVMAddFunction(e->M, name, e->helper_ty[i]);
-		LLVMAddAttributeAtIndex(e->helper[i], LLVMAttributeFunctionIndex,
-					LLVMCreateEnumAttribute(C, nounwind, 0));
+		LLVMAddAttributeAtIndex(
+			e->helper[i], LLVMAttributeFunctionIndex,
+			LLVMCreateEnumAttribute(C, nounwind, 0));
 	}
 	LLVMAddAttributeAtIndex(e->helper[H_trap], LLVMAttributeFunctionIndex,
 				LLVMCreateEnumAttribute(C, cold, 0));
@@ -272,9 +274,9 @@ static void emit_init(Emit *e)
 	e->tbaa_frame = tbaa_tag(e, root, "frame");
 	e->tbaa_glob = tbaa_tag(e, root, "global");
 	e->tbaa_tab = tbaa_tag(e, root, "table");
-	LLVMMetadataRef w[3] = {
-		LLVMMDStringInContext2(C, "branch_weights", 14),
-		md_const(e->t_i32, 1), md_const(e->t_i32, 2000)};
+	LLVMMetadataRef w[3] = {LLVMMDStringInContext2(C, "branch_weights", 14),
+				md_const(e->t_i32, 1),
+				md_const(e->t_i32, 2000)};
 	e->unlikely = LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, w, 3));
 	LLVMMetadataRef rsp = LLVMMDStringInContext2(C, "rsp", 3);
 	e->rsp_md = LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, &rsp, 1));
@@ -365,8 +367,8 @@ static LLVMValueRef field_ptr(Fn *F, LLVMValueRef base, size_t off)
 	return LLVMBuildInBoundsGEP2(B, E->t_i8, base, &idx, 1, "");
 }
 
-static LLVMValueRef load_at(Fn *F, LLVMTypeRef t, LLVMValueRef base,
-			    size_t off, LLVMValueRef tbaa)
+static LLVMValueRef load_at(Fn *F, LLVMTypeRef t, LLVMValueRef base, size_t off,
+			    LLVMValueRef tbaa)
 {
 	LLVMValueRef v = LLVMBuildLoad2(B, t, field_ptr(F, base, off), "");
 	return tag(v, E, tbaa);
@@ -437,13 +439,13 @@ static LLVMValueRef slot_ptr(Fn *F, LLVMValueRef base, uint64_t slot)
 static LLVMValueRef frame_load(Fn *F, LLVMValueRef base, uint64_t slot,
 			       ValType t)
 {
-	LLVMValueRef v = LLVMBuildLoad2(B, E->t_i64, slot_ptr(F, base, slot),
-					"");
+	LLVMValueRef v =
+		LLVMBuildLoad2(B, E->t_i64, slot_ptr(F, base, slot), "");
 	return from_slot(F, tag(v, E, E->tbaa_frame), t);
 }
 
-static void frame_store(Fn *F, LLVMValueRef base, uint64_t slot,
-			LLVMValueRef v, ValType t)
+static void frame_store(Fn *F, LLVMValueRef base, uint64_t slot, LLVMValueRef v,
+			ValType t)
 {
 	tag(LLVMBuildStore(B, to_slot(F, v, t), slot_ptr(F, base, slot)), E,
 	    E->tbaa_frame);
@@ -470,8 +472,7 @@ static LLVMValueRef sa(Fn *F, uint32_t h, ValType t)
 			return alloca_of(F, vtype(E, t));
 		}
 		F->sa = n;
-		memset(F->sa + F->sa_cap, 0,
-		       (cap - F->sa_cap) * sizeof *F->sa);
+		memset(F->sa + F->sa_cap, 0, (cap - F->sa_cap) * sizeof *F->sa);
 		F->sa_cap = cap;
 	}
 	LLVMValueRef *p = &F->sa[h][vkind(t)];
@@ -572,9 +573,9 @@ static void set_stop(Fn *F, uint32_t k, LLVMValueRef why)
 {
 	ex_store(F, cell_ptr(F, k), offsetof(Exec, pc));
 	LLVMValueRef stack = ex_load(F, E->t_ptr, offsetof(Exec, stack));
-	LLVMValueRef off = LLVMBuildSub(
-		B, LLVMBuildPtrToInt(B, F->fp, E->t_i64, ""),
-		LLVMBuildPtrToInt(B, stack, E->t_i64, ""), "");
+	LLVMValueRef off =
+		LLVMBuildSub(B, LLVMBuildPtrToInt(B, F->fp, E->t_i64, ""),
+			     LLVMBuildPtrToInt(B, stack, E->t_i64, ""), "");
 	ex_store(F, LLVMBuildLShr(B, off, ci64(E, 3), ""),
 		 offsetof(Exec, fp_off));
 	ex_store(F, fuel_now(F), offsetof(Exec, fuel_left));
@@ -636,9 +637,9 @@ static void add_resume(Fn *F, uint32_t k, uint32_t n, LLVMBasicBlockRef to)
 	LLVMBasicBlockRef bb = new_bb(F, "resume");
 	at(F, bb);
 	for (uint32_t i = 0; i < n; i++)
-		sa_store(F, i, F->stk[i].t,
-			 frame_load(F, F->fp, F->f->temp_base + i,
-				    F->stk[i].t));
+		sa_store(
+			F, i, F->stk[i].t,
+			frame_load(F, F->fp, F->f->temp_base + i, F->stk[i].t));
 	LLVMBuildBr(B, to);
 	LLVMAddCase(F->sw, ci32(E, k), bb);
 	at(F, cur);
@@ -653,8 +654,7 @@ static void add_resume_after(Fn *F, uint32_t k, uint32_t h, uint32_t nr,
 	at(F, bb);
 	for (uint32_t i = 0; i < h + nr; i++) {
 		ValType t = i < h ? F->stk[i].t : rt[i - h];
-		sa_store(F, i, t,
-			 frame_load(F, F->fp, F->f->temp_base + i, t));
+		sa_store(F, i, t, frame_load(F, F->fp, F->f->temp_base + i, t));
 	}
 	LLVMBuildBr(B, to);
 	LLVMAddCase(F->sw, ci32(E, k), bb);
@@ -760,8 +760,8 @@ static void back_edge(Fn *F, Lbl *l)
 	uint32_t cost = F->ops - l->op_start + 1;
 	LLVMValueRef fuel = fuel_now(F);
 	LLVMBasicBlockRef go = new_bb(F, "again");
-	cbr(F, LLVMBuildICmp(B, LLVMIntSLE, fuel, ci64(E, 0), ""), l->pause,
-	    go, true);
+	cbr(F, LLVMBuildICmp(B, LLVMIntSLE, fuel, ci64(E, 0), ""), l->pause, go,
+	    true);
 	at(F, go);
 	LLVMBuildStore(B, LLVMBuildSub(B, fuel, ci64(E, cost), ""), F->fuel);
 	LLVMBuildBr(B, l->target);
@@ -858,8 +858,7 @@ static void results_to_cont(Fn *F, Site *s, LLVMValueRef *res)
 
 /* Native call of machine code `callee` (known, or loaded at run time)
  * whose frame needs `slots` slots. Ends in the continuation. */
-static void native_call(Fn *F, Site *s, LLVMValueRef callee,
-			LLVMValueRef slots)
+static void native_call(Fn *F, Site *s, LLVMValueRef callee, LLVMValueRef slots)
 {
 	const FuncType *ft = s->ft;
 	uint32_t n = ft->nparams, nr = ft->nresults;
@@ -875,9 +874,9 @@ static void native_call(Fn *F, Site *s, LLVMValueRef callee,
 	spill_stack(F, s->h + n + (s->kind == CALL_INDIRECT));
 	LLVMValueRef need = LLVMBuildAdd(
 		B, LLVMBuildZExt(B, slots, E->t_i64, ""), ci64(E, base), "");
-	LLVMValueRef a[6] = {F->ex,	       F->fp,	    need,
-			     cell_for(F, s->k_before), fuel_now(F),
-			     ci32(E, F->fidx)};
+	LLVMValueRef a[6] = {F->ex,	  F->fp,
+			     need,	  cell_for(F, s->k_before),
+			     fuel_now(F), ci32(E, F->fidx)};
 	call_helper(F, H_need_stack, a);
 	LLVMBuildBr(B, F->spill);
 	at(F, go);
@@ -1025,9 +1024,8 @@ static LLVMValueRef load_acquire(Fn *F, LLVMValueRef base, size_t off)
 static LLVMValueRef funcs_base(Fn *F)
 {
 	LLVMValueRef inst = ex_load(F, E->t_ptr, offsetof(Exec, inst));
-	LLVMValueRef mod =
-		load_at(F, E->t_ptr, inst, offsetof(myr_instance, mod),
-			E->tbaa_rt);
+	LLVMValueRef mod = load_at(F, E->t_ptr, inst,
+				   offsetof(myr_instance, mod), E->tbaa_rt);
 	return load_at(F, E->t_ptr, mod, offsetof(Module, funcs), E->tbaa_rt);
 }
 
@@ -1096,9 +1094,9 @@ static bool emit_call(Fn *F, Site *s)
 			break;
 		}
 		LLVMValueRef fs = funcs_base(F);
-		LLVMValueRef nat = load_acquire(
-			F, fs,
-			(size_t)def * sizeof(Func) + offsetof(Func, native));
+		LLVMValueRef nat = load_acquire(F, fs,
+						(size_t)def * sizeof(Func) +
+							offsetof(Func, native));
 		call_maybe_native(F, s, nat, ci64(E, cf->frame_slots), NULL,
 				  def);
 		break;
@@ -1106,24 +1104,24 @@ static bool emit_call(Fn *F, Site *s)
 	case CALL_IMPORT: {
 		LLVMValueRef imps =
 			ex_load(F, E->t_ptr, offsetof(Exec, func_imps));
-		LLVMValueRef fnobj =
-			load_at(F, E->t_ptr, imps, (size_t)s->fi * 8, E->tbaa_rt);
+		LLVMValueRef fnobj = load_at(F, E->t_ptr, imps,
+					     (size_t)s->fi * 8, E->tbaa_rt);
 		helper_call(F, s, fnobj, 0);
 		break;
 	}
 	case CALL_INDIRECT: {
 		LLVMValueRef idx = val_at(F, s->h + n);
-		LLVMValueRef tabs = ex_load(F, E->t_ptr, offsetof(Exec, tables));
-		LLVMValueRef t = load_at(F, E->t_ptr, tabs, (size_t)s->table * 8,
-					 E->tbaa_rt);
-		LLVMValueRef size =
-			load_at(F, E->t_i32, t, offsetof(myr_table, size),
-				E->tbaa_tab);
+		LLVMValueRef tabs =
+			ex_load(F, E->t_ptr, offsetof(Exec, tables));
+		LLVMValueRef t = load_at(F, E->t_ptr, tabs,
+					 (size_t)s->table * 8, E->tbaa_rt);
+		LLVMValueRef size = load_at(
+			F, E->t_i32, t, offsetof(myr_table, size), E->tbaa_tab);
 		trap_if(F, LLVMBuildICmp(B, LLVMIntUGE, idx, size, ""),
 			MYR_TRAP_UNDEFINED_ELEMENT);
-		LLVMValueRef elems = load_at(F, E->t_ptr, t,
-					     offsetof(myr_table, elems),
-					     E->tbaa_tab);
+		LLVMValueRef elems =
+			load_at(F, E->t_ptr, t, offsetof(myr_table, elems),
+				E->tbaa_tab);
 		LLVMValueRef i64i = LLVMBuildZExt(B, idx, E->t_i64, "");
 		LLVMValueRef fnobj = tag(
 			LLVMBuildLoad2(B, E->t_ptr,
@@ -1135,19 +1133,19 @@ static bool emit_call(Fn *F, Site *s)
 			MYR_TRAP_UNINITIALIZED_ELEMENT);
 		/* Signature ids are the engine's, known only at run time. */
 		LLVMValueRef inst = ex_load(F, E->t_ptr, offsetof(Exec, inst));
-		LLVMValueRef mod = load_at(F, E->t_ptr, inst,
-					   offsetof(myr_instance, mod),
-					   E->tbaa_rt);
-		LLVMValueRef types = load_at(F, E->t_ptr, mod,
-					     offsetof(Module, types), E->tbaa_rt);
-		LLVMValueRef want = load_at(
-			F, E->t_i32, types,
-			(size_t)s->type_idx * sizeof(FuncType) +
-				offsetof(FuncType, canon),
-			E->tbaa_rt);
-		LLVMValueRef have = load_at(F, E->t_i32, fnobj,
-					    offsetof(myr_func, canon),
-					    E->tbaa_rt);
+		LLVMValueRef mod =
+			load_at(F, E->t_ptr, inst, offsetof(myr_instance, mod),
+				E->tbaa_rt);
+		LLVMValueRef types = load_at(
+			F, E->t_ptr, mod, offsetof(Module, types), E->tbaa_rt);
+		LLVMValueRef want =
+			load_at(F, E->t_i32, types,
+				(size_t)s->type_idx * sizeof(FuncType) +
+					offsetof(FuncType, canon),
+				E->tbaa_rt);
+		LLVMValueRef have =
+			load_at(F, E->t_i32, fnobj, offsetof(myr_func, canon),
+				E->tbaa_rt);
 		trap_if(F, LLVMBuildICmp(B, LLVMIntNE, want, have, ""),
 			MYR_TRAP_INDIRECT_TYPE_MISMATCH);
 		if (s->tail && !same_np) {
@@ -1155,11 +1153,12 @@ static bool emit_call(Fn *F, Site *s)
 			break;
 		}
 		/* Machine code of this instance: call it directly. */
-		LLVMValueRef kind = load_at(F, E->t_i8, fnobj,
-					    offsetof(myr_func, kind), E->tbaa_rt);
-		LLVMValueRef finst = load_at(F, E->t_ptr, fnobj,
-					     offsetof(myr_func, inst),
-					     E->tbaa_rt);
+		LLVMValueRef kind =
+			load_at(F, E->t_i8, fnobj, offsetof(myr_func, kind),
+				E->tbaa_rt);
+		LLVMValueRef finst =
+			load_at(F, E->t_ptr, fnobj, offsetof(myr_func, inst),
+				E->tbaa_rt);
 		LLVMValueRef mine = LLVMBuildAnd(
 			B,
 			LLVMBuildICmp(B, LLVMIntEQ, kind,
@@ -1310,10 +1309,10 @@ static void int_binop(Fn *F, ValType t, unsigned op)
 			LLVMValueRef min =
 				LLVMConstInt(ty, (uint64_t)1 << (bits - 1), 0);
 			trap_if(F,
-				LLVMBuildAnd(B, ism1,
-					     LLVMBuildICmp(B, LLVMIntEQ, a, min,
-							   ""),
-					     ""),
+				LLVMBuildAnd(
+					B, ism1,
+					LLVMBuildICmp(B, LLVMIntEQ, a, min, ""),
+					""),
 				MYR_TRAP_INT_OVERFLOW);
 			r = LLVMBuildSDiv(B, a, b, "");
 		} else {
@@ -1361,10 +1360,41 @@ static void int_binop(Fn *F, ValType t, unsigned op)
 	push(F, r, t);
 }
 
+/* Wasm's float arithmetic never returns a signaling NaN, but LLVM may
+ * fold an operation away (x - 0.0 to x, demote(promote x) to x) and pass
+ * one through. Where an operand makes such a fold possible, the result
+ * gets its quiet bit set if it is a NaN (x86's own instructions do that
+ * everywhere else). Folds that only become possible after inlining are
+ * not covered (docs/architecture.md, "NaN bits"). */
+static LLVMValueRef quiet(Fn *F, LLVMValueRef v)
+{
+	LLVMTypeRef ft = LLVMTypeOf(v);
+	bool f32 = ft == E->t_f32;
+	LLVMTypeRef it = f32 ? E->t_i32 : E->t_i64;
+	LLVMValueRef bits = LLVMBuildBitCast(B, v, it, "");
+	LLVMValueRef q = LLVMBuildOr(
+		B, bits, LLVMConstInt(it, f32 ? 0x00400000u : 1ull << 51, 0),
+		"");
+	LLVMValueRef nan = LLVMBuildFCmp(B, LLVMRealUNO, v, v, "");
+	return LLVMBuildSelect(B, nan, LLVMBuildBitCast(B, q, ft, ""), v, "");
+}
+
+static bool foldable(LLVMValueRef v)
+{
+	return LLVMIsConstant(v) || LLVMIsAFPExtInst(v) ||
+	       LLVMIsAFPTruncInst(v);
+}
+
 static void unary_intr(Fn *F, const char *name, ValType t)
 {
 	LLVMValueRef a = pop(F);
-	push(F, call_intr(F, name, vtype(E, t), &a, 1), t);
+	LLVMValueRef r = call_intr(F, name, vtype(E, t), &a, 1);
+	/* (fabs is a bit operation in wasm too, and keeps the payload) */
+	bool fl = t == VT_F32 || t == VT_F64;
+	push(F,
+	     fl && foldable(a) && strcmp(name, "llvm.fabs") != 0 ? quiet(F, r)
+								 : r,
+	     t);
 }
 
 static void count_bits(Fn *F, const char *name, ValType t)
@@ -1400,14 +1430,18 @@ static void float_binop(Fn *F, ValType t, unsigned op)
 		r = call_intr(F, "llvm.copysign", vtype(E, t), ab, 2);
 		break;
 	}
-	push(F, r, t);
+	/* x86 has no instruction for IEEE minimum/maximum: LLVM's expansion
+	 * returns a NaN operand as it is. */
+	bool q = op == 4 || op == 5 || (op < 4 && (foldable(a) || foldable(b)));
+	push(F, q ? quiet(F, r) : r, t);
 }
 
 static void float_unop(Fn *F, ValType t, unsigned op)
 {
-	static const char *const names[7] = {
-		"llvm.fabs",  NULL,	    "llvm.ceil", "llvm.floor",
-		"llvm.trunc", "llvm.roundeven", "llvm.sqrt"};
+	static const char *const names[7] = {"llvm.fabs",  NULL,
+					     "llvm.ceil",  "llvm.floor",
+					     "llvm.trunc", "llvm.roundeven",
+					     "llvm.sqrt"};
 	if (op == 1) {
 		push(F, LLVMBuildFNeg(B, pop(F), ""), t);
 		return;
@@ -1430,7 +1464,9 @@ static void trunc_trap(Fn *F, ValType from, ValType to, bool sign, double lo,
 		"");
 	trap_if(F, LLVMBuildNot(B, in, ""), MYR_TRAP_INT_OVERFLOW);
 	LLVMTypeRef it = vtype(E, to);
-	push(F, sign ? LLVMBuildFPToSI(B, x, it, "") : LLVMBuildFPToUI(B, x, it, ""),
+	push(F,
+	     sign ? LLVMBuildFPToSI(B, x, it, "")
+		  : LLVMBuildFPToUI(B, x, it, ""),
 	     to);
 }
 
@@ -1449,7 +1485,8 @@ static void convert(Fn *F, ValType from, ValType to, bool sign)
 	(void)from;
 	LLVMValueRef a = pop(F);
 	LLVMTypeRef t = vtype(E, to);
-	push(F, sign ? LLVMBuildSIToFP(B, a, t, "") : LLVMBuildUIToFP(B, a, t, ""),
+	push(F,
+	     sign ? LLVMBuildSIToFP(B, a, t, "") : LLVMBuildUIToFP(B, a, t, ""),
 	     to);
 }
 
@@ -1811,7 +1848,8 @@ static bool op_fc(Fn *F)
 		if (F->dead)
 			return true;
 		args[3] = pop(F), args[2] = pop(F), args[1] = pop(F);
-		args[0] = F->ex, args[4] = ci32(E, a), args[5] = ci32(E, F->fidx);
+		args[0] = F->ex, args[4] = ci32(E, a),
+		args[5] = ci32(E, F->fidx);
 		{
 			LLVMValueRef t = args[1];
 			args[1] = args[1];
@@ -1840,9 +1878,9 @@ static bool op_fc(Fn *F)
 			return true;
 		args[3] = pop(F), args[2] = pop(F), args[1] = pop(F);
 		args[0] = F->ex, args[4] = ci32(E, F->fidx);
-		checked(F, call_helper(F, sub == 10 ? H_memory_copy
-						    : H_memory_fill,
-				       args));
+		checked(F, call_helper(
+				   F, sub == 10 ? H_memory_copy : H_memory_fill,
+				   args));
 		return true;
 	case 12: /* table.init seg table */
 		if (!rd_u32(&F->r, &a) || !rd_u32(&F->r, &b))
@@ -1897,7 +1935,8 @@ static bool op_fc(Fn *F)
 		if (F->dead)
 			return true;
 		args[4] = pop(F), args[3] = pop(F), args[2] = pop(F);
-		args[0] = F->ex, args[1] = ci32(E, a), args[5] = ci32(E, F->fidx);
+		args[0] = F->ex, args[1] = ci32(E, a),
+		args[5] = ci32(E, F->fidx);
 		checked(F, call_helper(F, H_table_fill, args));
 		return true;
 	default:
@@ -2057,13 +2096,15 @@ static bool op_numeric(Fn *F, uint8_t op)
 		push(F, LLVMBuildTrunc(B, pop(F), E->t_i32, ""), VT_I32);
 		return true;
 	case 0xA8:
-		trunc_trap(F, VT_F32, VT_I32, true, -2147483904.0, 2147483648.0);
+		trunc_trap(F, VT_F32, VT_I32, true, -2147483904.0,
+			   2147483648.0);
 		return true;
 	case 0xA9:
 		trunc_trap(F, VT_F32, VT_I32, false, -1.0, 4294967296.0);
 		return true;
 	case 0xAA:
-		trunc_trap(F, VT_F64, VT_I32, true, -2147483649.0, 2147483648.0);
+		trunc_trap(F, VT_F64, VT_I32, true, -2147483649.0,
+			   2147483648.0);
 		return true;
 	case 0xAB:
 		trunc_trap(F, VT_F64, VT_I32, false, -1.0, 4294967296.0);
@@ -2098,8 +2139,11 @@ static bool op_numeric(Fn *F, uint8_t op)
 	case 0xB5:
 		convert(F, VT_I64, VT_F32, op == 0xB4);
 		return true;
-	case 0xB6:
-		push(F, LLVMBuildFPTrunc(B, pop(F), E->t_f32, ""), VT_F32);
+	case 0xB6: {
+		LLVMValueRef a = pop(F);
+		LLVMValueRef r = LLVMBuildFPTrunc(B, a, E->t_f32, "");
+		push(F, foldable(a) ? quiet(F, r) : r, VT_F32);
+	}
 		return true;
 	case 0xB7:
 	case 0xB8:
@@ -2109,8 +2153,11 @@ static bool op_numeric(Fn *F, uint8_t op)
 	case 0xBA:
 		convert(F, VT_I64, VT_F64, op == 0xB9);
 		return true;
-	case 0xBB:
-		push(F, LLVMBuildFPExt(B, pop(F), E->t_f64, ""), VT_F64);
+	case 0xBB: {
+		LLVMValueRef a = pop(F);
+		LLVMValueRef r = LLVMBuildFPExt(B, a, E->t_f64, "");
+		push(F, foldable(a) ? quiet(F, r) : r, VT_F64);
+	}
 		return true;
 	case 0xBC:
 		push(F, LLVMBuildBitCast(B, pop(F), E->t_i32, ""), VT_I32);
@@ -2152,15 +2199,14 @@ static bool op_memory(Fn *F, uint8_t op)
 		ValType t;
 		uint8_t size;
 		bool sign, store;
-	} mo[23] = {
-		{VT_I32, 4, 0, 0}, {VT_I64, 8, 0, 0}, {VT_F32, 4, 0, 0},
-		{VT_F64, 8, 0, 0}, {VT_I32, 1, 1, 0}, {VT_I32, 1, 0, 0},
-		{VT_I32, 2, 1, 0}, {VT_I32, 2, 0, 0}, {VT_I64, 1, 1, 0},
-		{VT_I64, 1, 0, 0}, {VT_I64, 2, 1, 0}, {VT_I64, 2, 0, 0},
-		{VT_I64, 4, 1, 0}, {VT_I64, 4, 0, 0}, {VT_I32, 4, 0, 1},
-		{VT_I64, 8, 0, 1}, {VT_F32, 4, 0, 1}, {VT_F64, 8, 0, 1},
-		{VT_I32, 1, 0, 1}, {VT_I32, 2, 0, 1}, {VT_I64, 1, 0, 1},
-		{VT_I64, 2, 0, 1}, {VT_I64, 4, 0, 1}};
+	} mo[23] = {{VT_I32, 4, 0, 0}, {VT_I64, 8, 0, 0}, {VT_F32, 4, 0, 0},
+		    {VT_F64, 8, 0, 0}, {VT_I32, 1, 1, 0}, {VT_I32, 1, 0, 0},
+		    {VT_I32, 2, 1, 0}, {VT_I32, 2, 0, 0}, {VT_I64, 1, 1, 0},
+		    {VT_I64, 1, 0, 0}, {VT_I64, 2, 1, 0}, {VT_I64, 2, 0, 0},
+		    {VT_I64, 4, 1, 0}, {VT_I64, 4, 0, 0}, {VT_I32, 4, 0, 1},
+		    {VT_I64, 8, 0, 1}, {VT_F32, 4, 0, 1}, {VT_F64, 8, 0, 1},
+		    {VT_I32, 1, 0, 1}, {VT_I32, 2, 0, 1}, {VT_I64, 1, 0, 1},
+		    {VT_I64, 2, 0, 1}, {VT_I64, 4, 0, 1}};
 	uint32_t offset;
 	if (!memarg(F, &offset))
 		return false;
@@ -2221,7 +2267,8 @@ static bool op_one(Fn *F, uint8_t op, bool *done)
 			return false;
 		LLVMValueRef c = pop(F);
 		flush(F);
-		LLVMBasicBlockRef yes = new_bb(F, "br_if"), no = new_bb(F, "no");
+		LLVMBasicBlockRef yes = new_bb(F, "br_if"),
+				  no = new_bb(F, "no");
 		LLVMBuildCondBr(B, LLVMBuildIsNotNull(B, c, ""), yes, no);
 		at(F, yes);
 		branch_to(F, l);
@@ -2256,7 +2303,8 @@ static bool op_one(Fn *F, uint8_t op, bool *done)
 		LLVMValueRef c = pop(F);
 		ValType t = top_type(F);
 		LLVMValueRef b = pop(F), a = pop(F);
-		push(F, LLVMBuildSelect(B, LLVMBuildIsNotNull(B, c, ""), a, b, ""),
+		push(F,
+		     LLVMBuildSelect(B, LLVMBuildIsNotNull(B, c, ""), a, b, ""),
 		     t);
 		return true;
 	}
@@ -2383,18 +2431,16 @@ static void prologue(Fn *F)
 	F->spill = new_bb(F, "spill");
 	/* The entry block keeps only allocas and this branch, so allocas
 	 * added later still come first. */
-	LLVMValueRef br = cbr(F,
-			      LLVMBuildICmp(B, LLVMIntNE, resume, ci32(E, 0),
-					    ""),
-			      restore, start, true);
+	LLVMValueRef br =
+		cbr(F, LLVMBuildICmp(B, LLVMIntNE, resume, ci32(E, 0), ""),
+		    restore, start, true);
 	LLVMPositionBuilderBefore(F->AB, br);
 
 	at(F, restore);
 	for (uint32_t i = 0; i < F->nlocals; i++)
-		LLVMBuildStore(B,
-			       frame_load(F, F->fp, local_slot(F, i),
-					  F->ltype[i]),
-			       F->local[i]);
+		LLVMBuildStore(
+			B, frame_load(F, F->fp, local_slot(F, i), F->ltype[i]),
+			F->local[i]);
 	mem_reload(F);
 	F->sw = LLVMBuildSwitch(B, resume, trap_block(F, MYR_TRAP_UNREACHABLE),
 				8);
@@ -2416,12 +2462,12 @@ static void prologue(Fn *F)
 	/* Out of fuel, or too deep on the machine stack: stop before the
 	 * first instruction (resume cell 0 starts the call again). */
 	LLVMTypeRef fty;
-	LLVMValueRef rr = intrinsic(F, "llvm.read_register", &E->t_i64, 1,
-				    &fty);
+	LLVMValueRef rr =
+		intrinsic(F, "llvm.read_register", &E->t_i64, 1, &fty);
 	LLVMValueRef sp = LLVMBuildCall2(B, fty, rr, &E->rsp_md, 1, "");
 	LLVMValueRef lim = ex_load(F, E->t_i64, offsetof(Exec, native_limit));
-	LLVMValueRef no_fuel = LLVMBuildICmp(B, LLVMIntSLE, fuel, ci64(E, 0),
-					     "");
+	LLVMValueRef no_fuel =
+		LLVMBuildICmp(B, LLVMIntSLE, fuel, ci64(E, 0), "");
 	LLVMValueRef deep = LLVMBuildICmp(B, LLVMIntULT, sp, lim, "");
 	LLVMBasicBlockRef stop = new_bb(F, "stop"), body = new_bb(F, "body");
 	cbr(F, LLVMBuildOr(B, no_fuel, deep, ""), stop, body, true);
@@ -2469,8 +2515,7 @@ static bool emit_body(Emit *e, uint32_t pos)
 			.end = f->body + f->body_len,
 			.base = m->bytes,
 			.func = f->index};
-	push_lbl(F, L_FUNC, 0, NULL, f->type->nresults, ft_results(f->type),
-		 0);
+	push_lbl(F, L_FUNC, 0, NULL, f->type->nresults, ft_results(f->type), 0);
 	bool done = false, ok = true;
 	while (ok && !done && !F->fail) {
 		uint8_t op;
@@ -2495,8 +2540,7 @@ static bool emit_body(Emit *e, uint32_t pos)
 			for (uint32_t i = 0; i < ncells; i++) {
 				LLVMValueRef fields[4] = {
 					e->op_native, ci32(e, i),
-					ci32(e, f->type->nparams),
-					e->gen[pos]};
+					ci32(e, f->type->nparams), e->gen[pos]};
 				cv[i] = LLVMConstNamedStruct(e->t_cell, fields,
 							     4);
 			}
@@ -2504,8 +2548,8 @@ static bool emit_body(Emit *e, uint32_t pos)
 			char name[32];
 			snprintf(name, sizeof name, "cells%u", pos);
 			LLVMValueRef g = LLVMAddGlobal(e->M, at_, name);
-			LLVMSetInitializer(g, LLVMConstArray2(e->t_cell, cv,
-							      ncells));
+			LLVMSetInitializer(
+				g, LLVMConstArray2(e->t_cell, cv, ncells));
 			LLVMSetGlobalConstant(g, 1);
 			LLVMSetLinkage(g, LLVMInternalLinkage);
 			LLVMSetAlignment(g, 8);
@@ -2540,12 +2584,13 @@ static void emit_gen(Emit *e, uint32_t pos)
 	LLVMValueRef *args = xcalloc(na, sizeof *args);
 	if (!args)
 		return;
-	args[0] = LLVMGetParam(g, 0), args[1] = fp, args[2] = LLVMGetParam(g, 2);
+	args[0] = LLVMGetParam(g, 0), args[1] = fp,
+	args[2] = LLVMGetParam(g, 2);
 	args[3] = LLVMGetParam(g, 3);
 	for (uint32_t i = 0; i < ft->nparams; i++)
 		args[4 + i] = frame_load(F, fp, i, ft_params(ft)[i]);
-	LLVMValueRef r = LLVMBuildCall2(b, fast_type(e, ft), e->fast[pos],
-					args, na, "");
+	LLVMValueRef r =
+		LLVMBuildCall2(b, fast_type(e, ft), e->fast[pos], args, na, "");
 	LLVMSetInstructionCallConv(r, CC_TAIL);
 	free(args);
 	if (ft->nresults != 1) {
@@ -2572,9 +2617,15 @@ bool jit_emit_module(LLVMContextRef C, LLVMModuleRef M, const Module *m,
 		     size_t err_len);
 
 bool jit_emit_module(LLVMContextRef C, LLVMModuleRef M, const Module *m,
-		     const uint32_t *defs, uint32_t n, char *err, size_t err_len)
+		     const uint32_t *defs, uint32_t n, char *err,
+		     size_t err_len)
 {
-	Emit e = {.m = m, .C = C, .M = M, .defs = defs, .n = n, .err = err,
+	Emit e = {.m = m,
+		  .C = C,
+		  .M = M,
+		  .defs = defs,
+		  .n = n,
+		  .err = err,
 		  .err_len = err_len};
 	uint32_t ndef = m->nfuncs - m->nfunc_imports;
 	e.pos_of = xcalloc(ndef ? ndef : 1, sizeof *e.pos_of);
@@ -2599,13 +2650,15 @@ bool jit_emit_module(LLVMContextRef C, LLVMModuleRef M, const Module *m,
 		e.fast[i] = LLVMAddFunction(M, name, fast_type(&e, f->type));
 		LLVMSetFunctionCallConv(e.fast[i], CC_TAIL);
 		LLVMSetLinkage(e.fast[i], LLVMInternalLinkage);
-		LLVMAddAttributeAtIndex(e.fast[i], LLVMAttributeFunctionIndex,
-					LLVMCreateEnumAttribute(C, nounwind, 0));
+		LLVMAddAttributeAtIndex(
+			e.fast[i], LLVMAttributeFunctionIndex,
+			LLVMCreateEnumAttribute(C, nounwind, 0));
 		snprintf(name, sizeof name, "g%u", f->index);
 		e.gen[i] = LLVMAddFunction(M, name, gen_ty);
 		LLVMSetLinkage(e.gen[i], LLVMInternalLinkage);
-		LLVMAddAttributeAtIndex(e.gen[i], LLVMAttributeFunctionIndex,
-					LLVMCreateEnumAttribute(C, nounwind, 0));
+		LLVMAddAttributeAtIndex(
+			e.gen[i], LLVMAttributeFunctionIndex,
+			LLVMCreateEnumAttribute(C, nounwind, 0));
 	}
 	for (uint32_t i = 0; ok && i < n; i++) {
 		ok = emit_body(&e, i);
@@ -2624,7 +2677,8 @@ bool jit_emit_module(LLVMContextRef C, LLVMModuleRef M, const Module *m,
 				dir[2 * i] = e.fast[i];
 				dir[2 * i + 1] = e.cells[i];
 			}
-			LLVMTypeRef dt = LLVMArrayType2(e.t_ptr, 2 * (uint64_t)n);
+			LLVMTypeRef dt =
+				LLVMArrayType2(e.t_ptr, 2 * (uint64_t)n);
 			LLVMValueRef g = LLVMAddGlobal(M, dt, "myr_dir");
 			LLVMSetInitializer(g, LLVMConstArray2(e.t_ptr, dir,
 							      2 * (uint64_t)n));

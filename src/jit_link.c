@@ -64,8 +64,8 @@ static void init_llvm(void)
 	LLVMInitializeNativeAsmPrinter();
 	host_cpu = LLVMGetHostCPUName();
 	host_features = LLVMGetHostCPUFeatures();
-	snprintf(cpu_key, sizeof cpu_key, "%s %s %s", LLVMGetDefaultTargetTriple(),
-		 host_cpu, host_features);
+	snprintf(cpu_key, sizeof cpu_key, "%s %s %s",
+		 LLVMGetDefaultTargetTriple(), host_cpu, host_features);
 	LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
 	LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit, b);
 	if (e) {
@@ -78,7 +78,8 @@ bool jit_init(char *why, size_t why_len)
 {
 	pthread_once(&init_once, init_llvm);
 	if (!jit && why)
-		snprintf(why, why_len, "LLVM's JIT did not start: %s", init_why);
+		snprintf(why, why_len, "LLVM's JIT did not start: %s",
+			 init_why);
 	return jit != NULL;
 }
 
@@ -98,7 +99,8 @@ static LLVMTargetMachineRef new_target_machine(char *err, size_t err_len)
 	char *msg = NULL;
 	LLVMTargetMachineRef tm = NULL;
 	if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-		snprintf(err, err_len, "no LLVM target for %s: %s", triple, msg);
+		snprintf(err, err_len, "no LLVM target for %s: %s", triple,
+			 msg);
 		LLVMDisposeMessage(msg);
 	} else {
 		tm = LLVMCreateTargetMachine(target, triple, host_cpu,
@@ -136,6 +138,16 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	}
 	LLVMDisposeMessage(msg);
 	msg = NULL;
+	/* For working on the compiler: MYRIAD_JIT_DUMP=PREFIX writes each
+	 * object's IR as PREFIX.N.ll and PREFIX.N.opt.ll. */
+	const char *dump = getenv("MYRIAD_JIT_DUMP");
+	static unsigned dumps;
+	char dump_path[512];
+	unsigned dump_n = __atomic_fetch_add(&dumps, 1, __ATOMIC_RELAXED);
+	if (ok && dump) {
+		snprintf(dump_path, sizeof dump_path, "%s.%u.ll", dump, dump_n);
+		LLVMPrintModuleToFile(M, dump_path, NULL);
+	}
 	if (ok) {
 		LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
 		LLVMErrorRef e = LLVMRunPasses(M, "default<O2>", tm, po);
@@ -144,6 +156,11 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 			take_error(e, err, err_len);
 			ok = false;
 		}
+	}
+	if (ok && dump) {
+		snprintf(dump_path, sizeof dump_path, "%s.%u.opt.ll", dump,
+			 dump_n);
+		LLVMPrintModuleToFile(M, dump_path, NULL);
 	}
 	LLVMMemoryBufferRef buf = NULL;
 	if (ok && LLVMTargetMachineEmitToMemoryBuffer(tm, M, LLVMObjectFile,
@@ -175,10 +192,12 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 /* The libc functions LLVM may lower wasm operations to (bulk memory
  * copies, float rounding without SSE4.1). */
 #define MYR_JIT_LIBC(X)                                                        \
-	X(memcpy) X(memmove) X(memset) X(floor) X(floorf) X(ceil) X(ceilf)     \
-		X(trunc) X(truncf) X(rint) X(rintf) X(nearbyint)               \
-			X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf)        \
-				X(sqrt) X(sqrtf) X(copysign) X(copysignf)
+	X(memcpy)                                                              \
+	X(memmove)                                                             \
+	X(memset) X(floor) X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf)       \
+		X(rint) X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf)   \
+			X(fmax) X(fmaxf) X(sqrt) X(sqrtf) X(copysign)          \
+				X(copysignf)
 
 static const struct {
 	const char *name;
@@ -214,7 +233,8 @@ static LLVMErrorRef define_runtime(LLVMOrcJITDylibRef jd)
 		snprintf(name, sizeof name, "myr_rt_%s", helpers[i]);
 		p[k].Name = LLVMOrcLLJITMangleAndIntern(jit, name);
 		p[k++].Sym = (LLVMJITEvaluatedSymbol){
-			(LLVMOrcExecutorAddress)(uintptr_t)jit_helper(helpers[i]),
+			(LLVMOrcExecutorAddress)(uintptr_t)jit_helper(
+				helpers[i]),
 			fl};
 	}
 	for (size_t i = 0; i < nl; i++) {
@@ -226,7 +246,8 @@ static LLVMErrorRef define_runtime(LLVMOrcJITDylibRef jd)
 	p[k].Name = LLVMOrcLLJITMangleAndIntern(jit, "myr_op_native");
 	p[k++].Sym = (LLVMJITEvaluatedSymbol){
 		(LLVMOrcExecutorAddress)(uintptr_t)op_handlers[OP_native], fl};
-	LLVMErrorRef e = LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(p, k));
+	LLVMErrorRef e =
+		LLVMOrcJITDylibDefine(jd, LLVMOrcAbsoluteSymbols(p, k));
 	free(p);
 	return e;
 }
@@ -331,8 +352,9 @@ bool jit_load(Module *m, const uint8_t *obj, size_t len, const uint32_t *defs,
 	LLVMOrcJITDylibRef jd = new_jd(err, err_len);
 	uint64_t dir = 0;
 	if (jd) {
-		LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
-			(const char *)obj, len, "myriad-code");
+		LLVMMemoryBufferRef buf =
+			LLVMCreateMemoryBufferWithMemoryRangeCopy(
+				(const char *)obj, len, "myriad-code");
 		LLVMErrorRef e = LLVMOrcLLJITAddObjectFile(jit, jd, buf);
 		if (e)
 			take_error(e, err, err_len);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -25,8 +26,7 @@
 #include "jit.h"
 #endif
 
-static const char *const tier_names[] = {"auto", "interp", "compiled",
-					 "mixed"};
+static const char *const tier_names[] = {"auto", "interp", "compiled", "mixed"};
 
 const char *myr_tier_name(myr_tier t)
 {
@@ -104,11 +104,14 @@ uint32_t myr_module_wait_compiled(myr_module *m)
 
 /* Larger bodies stay interpreted: LLVM's time grows faster than linearly
  * in a function's size, and such functions are rare and rarely hot. */
-#define MAX_BODY ((uint32_t)256 << 10)
+#define MAX_BODY      ((uint32_t)256 << 10)
 /* Wasm body bytes per batch: small while hot functions wait, then large
  * (fewer objects, fewer mappings). */
-#define HOT_BATCH  ((size_t)16 << 10)
-#define COLD_BATCH ((size_t)512 << 10)
+#define HOT_BATCH     ((size_t)16 << 10)
+#define COLD_BATCH    ((size_t)64 << 10)
+/* AUTO waits this long before compiling, so that a module that is used
+ * for a moment (a test, a short command) costs no compilation. */
+#define AUTO_DELAY_NS 20000000L
 
 enum { ST_NONE, ST_BUSY, ST_DONE, ST_DECLINED };
 
@@ -189,7 +192,9 @@ static void compile_batch(Module *m, uint32_t *defs, uint32_t n)
 	char err[256];
 	JitObject obj;
 	if (jit_build(m, defs, n, &obj, err, sizeof err)) {
-		CodeObj o = {.defs = defs, .n = n, .bytes = obj.bytes,
+		CodeObj o = {.defs = defs,
+			     .n = n,
+			     .bytes = obj.bytes,
 			     .len = obj.len};
 		if (load_obj(m, &o, err, sizeof err))
 			return;
@@ -230,8 +235,10 @@ static uint32_t *next_batch(Module *m, uint32_t *n)
 	TierModule *t = m->tier;
 	uint32_t nd = ndefs(m), best = UINT32_MAX, best_hot = 0;
 	for (uint32_t i = 0; i < nd; i++) {
-		uint32_t h = __atomic_load_n(&m->funcs[i].hot, __ATOMIC_RELAXED);
-		if (t->state[i] == ST_NONE && (best == UINT32_MAX || h > best_hot))
+		uint32_t h =
+			__atomic_load_n(&m->funcs[i].hot, __ATOMIC_RELAXED);
+		if (t->state[i] == ST_NONE &&
+		    (best == UINT32_MAX || h > best_hot))
 			best = i, best_hot = h;
 	}
 	if (best == UINT32_MAX)
@@ -312,7 +319,19 @@ static void *background(void *arg)
 {
 	/* Linux gives each thread its own nice value. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-	compile_all(arg);
+	Module *m = arg;
+	TierModule *t = m->tier;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += AUTO_DELAY_NS;
+	if (until.tv_nsec >= 1000000000L)
+		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop &&
+	       pthread_cond_timedwait(&t->cond, &t->lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&t->lock);
+	compile_all(m);
 	return NULL;
 }
 
@@ -411,6 +430,7 @@ void tier_module_stop(Module *m)
 	if (t->has_thread) {
 		pthread_mutex_lock(&t->lock);
 		t->stop = true;
+		pthread_cond_broadcast(&t->cond);
 		pthread_mutex_unlock(&t->lock);
 		pthread_join(t->thread, NULL);
 	}

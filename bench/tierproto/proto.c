@@ -29,9 +29,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PN __attribute__((preserve_none))
+#define PN	 __attribute__((preserve_none))
 #define MUSTTAIL __attribute__((musttail))
-#define SENT INT64_MIN
+#define SENT	 INT64_MIN
 #define NOINLINE __attribute__((noinline))
 
 typedef struct Ctx {
@@ -199,14 +199,15 @@ static NOINLINE uint32_t mm_native(uint32_t *a, uint32_t *b, uint32_t *c,
 	return c[n * n - 1];
 }
 static int mm_trap;
-static NOINLINE uint32_t mm_checked(uint8_t *mem, uint64_t memsize,
-				    uint32_t ao, uint32_t bo, uint32_t co,
-				    uint32_t n, int64_t *fuelp)
+static NOINLINE uint32_t mm_checked(uint8_t *mem, uint64_t memsize, uint32_t ao,
+				    uint32_t bo, uint32_t co, uint32_t n,
+				    int64_t *fuelp)
 {
 	int64_t fuel = *fuelp;
 	for (uint32_t i = 0; i < n; i++)
 		for (uint32_t k = 0; k < n; k++) {
-			uint64_t ea = (uint64_t)(uint32_t)(ao + 4 * (i * n + k));
+			uint64_t ea =
+				(uint64_t)(uint32_t)(ao + 4 * (i * n + k));
 			if (ea + 4 > memsize)
 				goto trap;
 			uint32_t aik;

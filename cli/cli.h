@@ -32,6 +32,13 @@ typedef struct Options {
 	uint64_t max_stack;   /* --max-stack; 0: the default */
 	bool json;	      /* --json */
 	bool help;
+	bool tier_set;	       /* --tier given */
+	myr_tier tier;	       /* --tier */
+	const char *cache_dir; /* --cache-dir */
+	bool no_cache;	       /* --no-cache */
+	const char *output;    /* compile -o */
+	const char *code;      /* run --code */
+	bool compiling;	       /* the compile command */
 } Options;
 
 /* Everything a command creates, freed by unload() in reverse. */

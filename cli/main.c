@@ -34,6 +34,7 @@ enum {
 	CMD_RUN = 1u << 0,
 	CMD_VALIDATE = 1u << 1,
 	CMD_INSPECT = 1u << 2,
+	CMD_COMPILE = 1u << 3,
 	CMD_ALL = ~0u
 };
 
@@ -177,6 +178,37 @@ static bool set_json(Options *o, const char *value)
 	return true;
 }
 
+static bool set_tier(Options *o, const char *value)
+{
+	o->tier_set = true;
+	return myr_tier_parse(value, &o->tier) && o->tier != MYR_TIER_MIXED;
+}
+
+static bool set_cache_dir(Options *o, const char *value)
+{
+	o->cache_dir = value;
+	return *value != 0;
+}
+
+static bool set_no_cache(Options *o, const char *value)
+{
+	(void)value;
+	o->no_cache = true;
+	return true;
+}
+
+static bool set_code(Options *o, const char *value)
+{
+	o->code = value;
+	return *value != 0;
+}
+
+static bool set_output(Options *o, const char *value)
+{
+	o->output = value;
+	return *value != 0;
+}
+
 static bool set_help(Options *o, const char *value)
 {
 	(void)value;
@@ -228,6 +260,28 @@ static const Option options[] = {
 	 "code or trap (on stderr for a WASI command, whose stdout is its "
 	 "own). With --instances: the run's figures instead of the summary",
 	 set_json},
+	{"--tier", "auto|interp|compiled", CMD_RUN,
+	 "how functions run: auto (the default) starts interpreted and "
+	 "compiles to machine code in the background, hot functions first; "
+	 "interp never compiles; compiled compiles everything before the "
+	 "run starts. The environment variable MYRIAD_TIER sets the default",
+	 set_tier},
+	{"--cache-dir", "DIR", CMD_RUN | CMD_COMPILE,
+	 "keep compiled code in DIR between runs (default: $MYRIAD_CACHE_DIR, "
+	 "else $XDG_CACHE_HOME/myriad, else ~/.cache/myriad)",
+	 set_cache_dir},
+	{"--no-cache", NULL, CMD_RUN | CMD_COMPILE,
+	 "neither read nor write the code cache (as does MYRIAD_CACHE=off)",
+	 set_no_cache},
+	{"--code", "FILE", CMD_RUN,
+	 "run the machine code in FILE, made by `myriad compile` (it is "
+	 "checked first: code for another module, CPU or myriad version is "
+	 "refused with a message, and the module is compiled as --tier says)",
+	 set_code},
+	{"-o", "FILE", CMD_COMPILE,
+	 "where to write the compiled code (default: MODULE.wasm with the "
+	 "extension .myrc)",
+	 set_output},
 	/* An option several commands take may mean something different to
 	 * each: it then has a row per command. */
 	{"--json", NULL, CMD_INSPECT,
@@ -238,6 +292,7 @@ static const Option options[] = {
 static int cmd_run(const Options *o);
 static int cmd_validate(const Options *o);
 static int cmd_inspect(const Options *o);
+static int cmd_compile(const Options *o);
 
 typedef struct Command {
 	const char *name;
@@ -277,6 +332,13 @@ static const char exit_help_module[] =
 	"  2    bad usage, or a module that cannot be read, is malformed or\n"
 	"       is invalid (a one-line message on stderr)\n";
 
+static const char exit_help_compile[] =
+	"Exit status:\n"
+	"  0    the code was written\n"
+	"  2    bad usage, a module that cannot be read, is malformed or\n"
+	"       is invalid, a myriad built without the compiler tier, or a\n"
+	"       file that cannot be written (a one-line message on stderr)\n";
+
 static const Command commands[] = {
 	{"run", CMD_RUN,
 	 "[OPTION...] MODULE.wasm [--] [ARG...]\n"
@@ -292,6 +354,11 @@ static const Command commands[] = {
 	 "list a module's imports and exports with their types, memories, "
 	 "tables, globals, functions, code size and custom sections",
 	 cmd_inspect, false, exit_help_module},
+	{"compile", CMD_COMPILE, "[-o FILE] MODULE.wasm",
+	 "compile every function of a module to machine code for this CPU "
+	 "and write it to a file, for `myriad run --code FILE` or an "
+	 "embedder's myr_module_new_with_code",
+	 cmd_compile, false, exit_help_compile},
 };
 
 /* Prints text indented and wrapped at 79 columns. */
@@ -429,7 +496,9 @@ static int parse_command_line(const Command *cmd, int argc, char **argv,
 		const char *arg = argv[i];
 		if (!only_positional && strcmp(arg, "--") == 0) {
 			only_positional = true;
-		} else if (!only_positional && strncmp(arg, "--", 2) == 0) {
+		} else if (!only_positional && (strncmp(arg, "--", 2) == 0 ||
+						(cmd->bit == CMD_COMPILE &&
+						 strcmp(arg, "-o") == 0))) {
 			int rc = parse_option(cmd, argv, argc, &i, o);
 			if (rc)
 				return rc;
@@ -478,6 +547,36 @@ static uint8_t *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+static bool cmd_is_compile(const Options *o)
+{
+	return o->output != NULL || o->compiling;
+}
+
+/* The code cache's directory (malloc'd), NULL when it is off. */
+static char *cache_dir(const Options *o)
+{
+	const char *off = getenv("MYRIAD_CACHE");
+	if (o->no_cache || (off && strcmp(off, "off") == 0))
+		return NULL;
+	if (o->cache_dir)
+		return strdup(o->cache_dir);
+	const char *d = getenv("MYRIAD_CACHE_DIR");
+	if (d && *d)
+		return strdup(d);
+	const char *base = getenv("XDG_CACHE_HOME"), *sub = "myriad";
+	if (!base || !*base) {
+		base = getenv("HOME");
+		sub = ".cache/myriad";
+	}
+	if (!base || !*base)
+		return NULL;
+	size_t n = strlen(base) + strlen(sub) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", base, sub);
+	return p;
+}
+
 /* Reads and compiles o->module; on failure prints why and returns the
  * exit status. */
 int load(const Options *o, Loaded *l)
@@ -491,23 +590,56 @@ int load(const Options *o, Loaded *l)
 	}
 	myr_config cfg;
 	myr_config_default(&cfg);
+	if (o->tier_set)
+		cfg.tier = o->tier;
+	char *cache = NULL;
+	if (cmd_is_compile(o)) {
+		cfg.tier = MYR_TIER_COMPILED;
+	} else if (cfg.tier != MYR_TIER_INTERP) {
+		cache = cache_dir(o);
+		cfg.code_cache_dir = cache;
+	}
+	if (cfg.tier != MYR_TIER_AUTO && cfg.tier != MYR_TIER_INTERP) {
+		char why[200];
+		if (!myr_tier_available(why, sizeof why)) {
+			free(bytes);
+			free(cache);
+			fprintf(stderr, "myriad: tier %s: %s\n",
+				myr_tier_name(cfg.tier), why);
+			return EXIT_USAGE;
+		}
+	}
 	if (o->max_memory)
 		cfg.max_memory_bytes = o->max_memory;
 	if (o->max_stack)
 		cfg.max_stack_bytes = o->max_stack;
 	l->engine = myr_engine_new(&cfg);
+	free(cache);
 	if (!l->engine) {
 		free(bytes);
 		fprintf(stderr, "myriad: out of memory\n");
 		return EXIT_TRAP;
 	}
 	myr_error err;
-	l->module = myr_module_new(l->engine, bytes, len, &err);
+	uint8_t *code = NULL;
+	size_t code_len = 0;
+	if (o->code && !(code = read_file(o->code, &code_len))) {
+		fprintf(stderr, "myriad: cannot read %s: %s\n", o->code,
+			strerror(errno));
+		free(bytes);
+		return EXIT_USAGE;
+	}
+	l->module = myr_module_new_with_code(l->engine, bytes, len, code,
+					     code_len, &err);
 	free(bytes);
+	free(code);
 	if (!l->module) {
 		fprintf(stderr, "%s: %s\n", o->module, err.message);
 		return EXIT_USAGE;
 	}
+	const char *note = myr_module_code_note(l->module);
+	if (note)
+		fprintf(stderr, "myriad: %s\n", note);
 	return 0;
 }
 
@@ -1087,6 +1219,52 @@ static int cmd_validate(const Options *o)
 	int rc = load(o, &l);
 	if (!rc)
 		printf("%s: valid\n", o->module);
+	unload(&l);
+	return rc;
+}
+
+static int cmd_compile(const Options *o)
+{
+	Options c = *o;
+	c.compiling = true;
+	c.no_cache = true;
+	Loaded l = {0};
+	int rc = load(&c, &l);
+	char *out = NULL;
+	if (!rc && !o->output) {
+		size_t n = strlen(o->module) + 8;
+		out = malloc(n);
+		const char *dot = strrchr(o->module, '.');
+		int keep = dot && !strchr(dot, '/') ? (int)(dot - o->module)
+						    : (int)strlen(o->module);
+		if (out)
+			snprintf(out, n, "%.*s.myrc", keep, o->module);
+	}
+	const char *path = o->output ? o->output : out;
+	uint8_t *code = NULL;
+	size_t len = 0;
+	myr_error err;
+	if (!rc && !path) {
+		rc = EXIT_TRAP;
+	} else if (!rc && !myr_module_code(l.module, &code, &len, &err)) {
+		fprintf(stderr, "%s: %s\n", o->module, err.message);
+		rc = EXIT_USAGE;
+	} else if (!rc) {
+		FILE *f = fopen(path, "wb");
+		bool ok = f && fwrite(code, 1, len, f) == len;
+		if (f && fclose(f) != 0)
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "myriad: cannot write %s: %s\n", path,
+				strerror(errno));
+			rc = EXIT_USAGE;
+		} else {
+			printf("%s: %u functions compiled, %zu bytes\n", path,
+			       myr_module_wait_compiled(l.module), len);
+		}
+	}
+	free(code);
+	free(out);
 	unload(&l);
 	return rc;
 }

@@ -192,15 +192,20 @@ bool code_parse(const uint8_t *buf, size_t len, const uint8_t mhash[32],
 		uint32_t ndef, CodeObj **objs_out, size_t *n_out, char *why,
 		size_t why_len)
 {
-	if (len < 32)
+	if (len < 8 || memcmp(buf, CODE_MAGIC, 8) != 0)
+		return WHY("not a myriad code file");
+	uint8_t sum[32];
+	if (len < 12 + 32)
 		return WHY("truncated (%zu bytes)", len);
+	if (buf[8] != (CODE_FORMAT & 0xff) || buf[9] || buf[10] || buf[11])
+		return WHY("format version differs (this myriad reads %u)",
+			   CODE_FORMAT);
+	code_sha256(buf, len - 32, sum);
+	if (memcmp(sum, buf + len - 32, 32) != 0)
+		return WHY("corrupt or truncated (checksum mismatch)");
 	Rd r = {buf, buf + len - 32};
 	if (!check_header(&r, mhash, why, why_len))
 		return false;
-	uint8_t sum[32];
-	code_sha256(buf, len - 32, sum);
-	if (memcmp(sum, buf + len - 32, 32) != 0)
-		return WHY("checksum mismatch (corrupt or truncated)");
 	uint32_t nobj;
 	if (!get_u32(&r, &nobj) || nobj > ndef)
 		return WHY("malformed object count");

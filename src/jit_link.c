@@ -194,10 +194,10 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 #define MYR_JIT_LIBC(X)                                                        \
 	X(memcpy)                                                              \
 	X(memmove)                                                             \
-	X(memset) X(floor) X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf)       \
-		X(rint) X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf)   \
-			X(fmax) X(fmaxf) X(sqrt) X(sqrtf) X(copysign)          \
-				X(copysignf)
+	X(memset)                                                              \
+	X(floor) X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf) X(rint)         \
+		X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax)   \
+			X(fmaxf) X(sqrt) X(sqrtf) X(copysign) X(copysignf)
 
 static const struct {
 	const char *name;

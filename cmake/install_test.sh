@@ -72,8 +72,9 @@ if [ "$shared" = 1 ]; then
 	[ -z "$missing" ] || fail "declared in myriad.h but not in libmyriad.so:" $missing
 fi
 
-# The static library: the same flags, with -lmyriad asking for the .a.
-static_libs=$(echo "$libs" | sed 's/-lmyriad\b/-l:libmyriad.a/')
+# The static library: the flags of a static link (the compiler tier's
+# libraries too), with -lmyriad asking for the .a.
+static_libs=$(pkg-config --libs --static myriad | sed 's/-lmyriad\b/-l:libmyriad.a/')
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -Werror $extra $cflags \
 	"$src/examples/call_export.c" $static_libs -o "$tmp/call_export_static"

@@ -181,7 +181,7 @@ static bool check_header(Rd *r, const uint8_t mhash[32], char *why,
 		WHY("made by a different myriad version");
 	else if (have < want.len ||
 		 memcmp(p + 60, want.p + 60, want.len - 60) != 0)
-		WHY("compiled for a different CPU or runtime layout");
+		WHY("made by another build of myriad or for another CPU");
 	else
 		ok = true, r->p += want.len;
 	free(want.p);

@@ -30,6 +30,7 @@
 
 #include <llvm-c/Core.h>
 
+#include "build_id.h"
 #include "jit.h"
 #include "reader.h"
 
@@ -97,6 +98,8 @@ static const struct {
 uint64_t jit_abi_hash(void)
 {
 	uint64_t h = 1469598103934665603ull;
+	for (const char *p = MYR_BUILD_ID; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
 #define MYR_HASH_ONE(v) h = (h ^ (uint64_t)(v)) * 1099511628211ull;
 	MYR_JIT_OFFSETS(MYR_HASH_ONE)
 #undef MYR_HASH_ONE
@@ -707,8 +710,6 @@ static Lbl *push_lbl(Fn *F, uint8_t kind, uint32_t np, const ValType *p,
 		   .p = p,
 		   .r = r,
 		   .single = single};
-	if (nr == 1 && r == NULL)
-		l->r = &l->single;
 	return l;
 }
 
@@ -719,7 +720,11 @@ static uint32_t arity(const Lbl *l)
 
 static const ValType *label_types(const Lbl *l)
 {
-	return l->kind == L_LOOP ? l->p : l->r;
+	/* (single is read through the label each time: the label stack
+	 * moves when it grows) */
+	if (l->kind == L_LOOP)
+		return l->p;
+	return l->r ? l->r : &l->single;
 }
 
 static LLVMBasicBlockRef end_block(Fn *F, Lbl *l)
@@ -1755,7 +1760,7 @@ static bool op_end(Fn *F, bool *done)
 		l->end_reached = true;
 	}
 	uint32_t h = l->height, nr = l->nr;
-	const ValType *rt = l->r;
+	const ValType *rt = l->r ? l->r : &l->single;
 	ValType rts[1] = {l->single};
 	if (nr == 1 && rt == &l->single)
 		rt = rts;

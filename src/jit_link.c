@@ -131,13 +131,6 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	LLVMSetModuleDataLayout(M, td);
 	LLVMDisposeTargetData(td);
 	bool ok = jit_emit_module(C, M, m, defs, n, err, err_len);
-	char *msg = NULL;
-	if (ok && LLVMVerifyModule(M, LLVMReturnStatusAction, &msg)) {
-		snprintf(err, err_len, "the IR does not verify: %.400s", msg);
-		ok = false;
-	}
-	LLVMDisposeMessage(msg);
-	msg = NULL;
 	/* For working on the compiler: MYRIAD_JIT_DUMP=PREFIX writes each
 	 * object's IR as PREFIX.N.ll and PREFIX.N.opt.ll. */
 	const char *dump = getenv("MYRIAD_JIT_DUMP");
@@ -148,6 +141,13 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 		snprintf(dump_path, sizeof dump_path, "%s.%u.ll", dump, dump_n);
 		LLVMPrintModuleToFile(M, dump_path, NULL);
 	}
+	char *msg = NULL;
+	if (ok && LLVMVerifyModule(M, LLVMReturnStatusAction, &msg)) {
+		snprintf(err, err_len, "the IR does not verify: %.400s", msg);
+		ok = false;
+	}
+	LLVMDisposeMessage(msg);
+	msg = NULL;
 	if (ok) {
 		LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
 		LLVMErrorRef e = LLVMRunPasses(M, "default<O2>", tm, po);
@@ -195,9 +195,10 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	X(memcpy)                                                              \
 	X(memmove)                                                             \
 	X(memset)                                                              \
-	X(floor) X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf) X(rint)         \
-		X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax)   \
-			X(fmaxf) X(sqrt) X(sqrtf) X(copysign) X(copysignf)
+	X(floor)                                                               \
+	X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf) X(rint) X(rintf)         \
+		X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf)   \
+			X(sqrt) X(sqrtf) X(copysign) X(copysignf)
 
 static const struct {
 	const char *name;

@@ -112,6 +112,11 @@ uint32_t myr_module_wait_compiled(myr_module *m)
 /* AUTO waits this long before compiling, so that a module that is used
  * for a moment (a test, a short command) costs no compilation. */
 #define AUTO_DELAY_NS 20000000L
+/* ... and compiles only functions seen running (hot) until the module has
+ * lived this long, so that a short command pays for no compilation at
+ * all, while waiting at most AUTO_POLL_NS to notice new hot ones. */
+#define AUTO_COLD_NS  500000000L
+#define AUTO_POLL_NS  10000000L
 
 enum { ST_NONE, ST_BUSY, ST_DONE, ST_DECLINED };
 
@@ -126,6 +131,7 @@ typedef struct TierModule {
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool has_thread, stop, finished;
+	pid_t tid;	/* the background thread's, for its priority */
 	uint8_t *state; /* ST_* per defined function */
 	uint32_t ndone;
 	Loaded *objs;
@@ -230,7 +236,7 @@ static bool wanted(const Module *m, uint32_t def)
 
 /* The next batch (caller holds the lock): the hottest waiting function
  * and what else fits. NULL when nothing is left. */
-static uint32_t *next_batch(Module *m, uint32_t *n)
+static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok, bool *left)
 {
 	TierModule *t = m->tier;
 	uint32_t nd = ndefs(m), best = UINT32_MAX, best_hot = 0;
@@ -241,7 +247,8 @@ static uint32_t *next_batch(Module *m, uint32_t *n)
 		    (best == UINT32_MAX || h > best_hot))
 			best = i, best_hot = h;
 	}
-	if (best == UINT32_MAX)
+	*left = best != UINT32_MAX;
+	if (best == UINT32_MAX || (best_hot == 0 && !cold_ok))
 		return NULL;
 	size_t budget = best_hot > 0 ? HOT_BATCH : COLD_BATCH, used = 0;
 	uint32_t *defs = malloc(sizeof *defs * 64), cap = 64, k = 0;
@@ -295,10 +302,33 @@ static void write_cache(Module *m)
 static void compile_all(Module *m)
 {
 	TierModule *t = m->tier;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		bool cold_ok = t->mode != MYR_TIER_AUTO;
+		if (!cold_ok) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			cold_ok = (now.tv_sec - t0.tv_sec) * 1000000000L +
+					  (now.tv_nsec - t0.tv_nsec) >=
+				  AUTO_COLD_NS;
+		}
 		pthread_mutex_lock(&t->lock);
 		uint32_t n = 0;
-		uint32_t *defs = t->stop ? NULL : next_batch(m, &n);
+		bool left = false;
+		uint32_t *defs =
+			t->stop ? NULL : next_batch(m, &n, cold_ok, &left);
+		if (!defs && left && !t->stop) {
+			/* Nothing hot yet: look again in a moment. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += AUTO_POLL_NS;
+			if (until.tv_nsec >= 1000000000L)
+				until.tv_sec++, until.tv_nsec -= 1000000000L;
+			pthread_cond_timedwait(&t->cond, &t->lock, &until);
+			pthread_mutex_unlock(&t->lock);
+			continue;
+		}
 		pthread_mutex_unlock(&t->lock);
 		if (!defs)
 			break;
@@ -318,9 +348,13 @@ static void compile_all(Module *m)
 static void *background(void *arg)
 {
 	/* Linux gives each thread its own nice value. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	Module *m = arg;
 	TierModule *t = m->tier;
+	pthread_mutex_lock(&t->lock);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	if (!t->stop)
+		setpriority(PRIO_PROCESS, (id_t)t->tid, 19);
+	pthread_mutex_unlock(&t->lock);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_nsec += AUTO_DELAY_NS;
@@ -430,6 +464,11 @@ void tier_module_stop(Module *m)
 	if (t->has_thread) {
 		pthread_mutex_lock(&t->lock);
 		t->stop = true;
+		/* Someone now waits for the batch in progress: it gets the
+		 * priority of the thread that waits. */
+		if (t->tid)
+			setpriority(PRIO_PROCESS, (id_t)t->tid,
+				    getpriority(PRIO_PROCESS, 0));
 		pthread_cond_broadcast(&t->cond);
 		pthread_mutex_unlock(&t->lock);
 		pthread_join(t->thread, NULL);
@@ -466,13 +505,14 @@ const Cell *tier_resume_at(const Module *m, const Cell *pc)
 		__atomic_fetch_add(&f->hot, 1, __ATOMIC_RELAXED);
 		return pc;
 	}
-	if (pc == f->code)
-		return entry;
+	/* A loop can start at the function's first cell: a pause there is
+	 * at the loop's header (which is also right for a call that has not
+	 * started, whose locals are still as they were initialized). */
 	uint32_t at = (uint32_t)(pc - f->code);
 	for (uint32_t j = 0; j < f->nloops; j++)
 		if (f->loop_at[j] == at)
 			return entry + 3 * (1 + (size_t)j);
-	return pc;
+	return pc == f->code ? entry : pc;
 }
 
 bool tier_pending(const Module *m)

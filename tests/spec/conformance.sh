@@ -3,7 +3,11 @@
 # wast2json, runs tests/spec/runner on every file, prints one line per file
 # and writes docs/conformance.md.
 #
-#   tests/spec/conformance.sh [--report FILE] BUILD_DIR
+#   tests/spec/conformance.sh [--report FILE] [--tier TIER] BUILD_DIR
+#
+# --tier runs every module in that tier (MYRIAD_TIER: interp, compiled,
+# mixed, auto); its logs and results get the tier in their names, so runs
+# in different tiers can be compared file by file.
 #
 # Three groups of files:
 #   (a) wasm-2.0   the Wasm 2.0 release suite, wasm-2.0/*.wast without simd/,
@@ -44,7 +48,7 @@ job() {
 		return
 	fi
 	local wast="$SUITE/$file" json="$OUT/${file%.wast}.json"
-	local log="$OUT/${file%.wast}.log"
+	local log="$OUT/${file%.wast}$SUFFIX.log"
 	mkdir -p "$(dirname "$json")"
 	if [ ! "$json" -nt "$wast" ]; then
 		[ "$flags" = none ] && flags=
@@ -90,6 +94,10 @@ job() {
 	fi
 }
 
+# Logs and results of a run in a chosen tier are kept apart.
+SUFFIX=${MYRIAD_TIER:+.$MYRIAD_TIER}
+export SUFFIX
+
 if [ "${1:-}" = --job ]; then
 	job "$2"
 	exit 0
@@ -99,7 +107,7 @@ fi
 # The main script: plan the jobs, run them in parallel, report in order.
 
 usage() {
-	echo "usage: $0 [--report FILE] BUILD_DIR" >&2
+	echo "usage: $0 [--report FILE] [--tier TIER] BUILD_DIR" >&2
 	exit 2
 }
 
@@ -114,6 +122,11 @@ while [ $# -gt 0 ]; do
 		report=$2
 		shift 2
 		;;
+	--tier)
+		[ $# -ge 2 ] || usage
+		export MYRIAD_TIER=$2
+		shift 2
+		;;
 	-*) usage ;;
 	*)
 		[ -z "$build" ] || usage
@@ -123,12 +136,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$build" ] || usage
+SUFFIX=${MYRIAD_TIER:+.$MYRIAD_TIER}
+export SUFFIX
+[ -z "$SUFFIX" ] || report="${report%.md}$SUFFIX.md"
 
 SUITE=${MYR_TESTSUITE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/wasm-testsuite}
 TIMEOUT=${MYR_SPEC_TIMEOUT:-600}
 RUNNER="$(cd "$build" && pwd)/tests/spec/runner"
 OUT="$(cd "$build" && pwd)/spec"
-RESULTS="$OUT/.results"
+RESULTS="$OUT/.results$SUFFIX"
 export SUITE TIMEOUT RUNNER OUT RESULTS
 
 [ -f "$SUITE/manifest.tsv" ] || {
@@ -209,9 +225,9 @@ plan() {
 
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
-plan >"$OUT/jobs.tsv"
-njobs=$(wc -l <"$OUT/jobs.tsv")
-xargs -a "$OUT/jobs.tsv" -d '\n' -n 1 -P "${JOBS:-$(nproc)}" "$self" --job
+plan >"$OUT/jobs$SUFFIX.tsv"
+njobs=$(wc -l <"$OUT/jobs$SUFFIX.tsv")
+xargs -a "$OUT/jobs$SUFFIX.tsv" -d '\n' -n 1 -P "${JOBS:-$(nproc)}" "$self" --job
 if [ "$(find "$RESULTS" -name '*.tsv' | wc -l)" -ne "$njobs" ]; then
 	echo "conformance: some jobs left no result" >&2
 	exit 2
@@ -257,7 +273,7 @@ done <<<"$results"
 
 # The first failures of each failing target file, from its log.
 for file in "${target_bad[@]}"; do
-	log="$OUT/${file%.wast}.log"
+	log="$OUT/${file%.wast}$SUFFIX.log"
 	echo "--- $file (full log: $log)"
 	{
 		grep -E '^[^ ]+:[0-9]+: ' "$log" |

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CC := clang-19
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test test-release test-asan conformance demo bench bench-compute clean format format-files
+.PHONY: fuzz-diff all deps build test test-release test-asan conformance demo bench bench-compute clean format format-files
 
 all: build
 
@@ -28,6 +28,11 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Debug -DMYR_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# N random modules through the tier differential test (default 1000).
+N ?= 1000
+fuzz-diff: build
+	tests/fuzz/tierdiff.sh $(BUILD) $(N)
 
 conformance: build
 	tests/spec/conformance.sh $(BUILD)

@@ -16,6 +16,7 @@ pkgs=(
   wasi-libc                                                     # libc for C programs compiled to wasm32-wasi
   llvm-19-dev                                                   # the compiler tier's code generator (optional: MYR_JIT=OFF)
   libssl-dev                                                    # SHA-256 of modules, the code cache's key
+  binaryen                                                      # wasm-opt -ttf: random modules for the tier differential test
 )
 
 if [ "${1:-}" = --bench ]; then

@@ -1223,14 +1223,19 @@ static bool memarg(Fn *F, uint32_t *offset)
  * offset, after the bounds check. */
 static LLVMValueRef address(Fn *F, uint32_t offset, unsigned size)
 {
-	LLVMValueRef a = pop(F);
-	LLVMValueRef ea = LLVMBuildAdd(B, LLVMBuildZExt(B, a, E->t_i64, ""),
-				       ci64(E, offset), "");
-	LLVMValueRef end = LLVMBuildAdd(B, ea, ci64(E, size), "");
+	/* address + offset + size > memsize, as address > memsize - (offset
+	 * + size): the right side is loop-invariant, so an access costs one
+	 * compare and branch. Both sides are below 2^63, so a signed compare
+	 * is exact, and a memory smaller than offset + size makes the limit
+	 * negative: every access traps, as it must. */
+	LLVMValueRef a = LLVMBuildZExt(B, pop(F), E->t_i64, "");
 	LLVMValueRef ms = LLVMBuildLoad2(B, E->t_i64, F->memsize, "");
-	trap_if(F, LLVMBuildICmp(B, LLVMIntUGT, end, ms, ""),
+	LLVMValueRef lim =
+		LLVMBuildSub(B, ms, ci64(E, (uint64_t)offset + size), "");
+	trap_if(F, LLVMBuildICmp(B, LLVMIntSGT, a, lim, ""),
 		MYR_TRAP_MEMORY_OOB);
 	LLVMValueRef mem = LLVMBuildLoad2(B, E->t_ptr, F->mem, "");
+	LLVMValueRef ea = LLVMBuildAdd(B, a, ci64(E, offset), "");
 	return LLVMBuildGEP2(B, E->t_i8, mem, &ea, 1, "");
 }
 

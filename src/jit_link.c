@@ -150,7 +150,10 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	msg = NULL;
 	if (ok) {
 		LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-		LLVMErrorRef e = LLVMRunPasses(M, "default<O2>", tm, po);
+		/* MYRIAD_JIT_PASSES replaces the pipeline, for measuring. */
+		const char *passes = getenv("MYRIAD_JIT_PASSES");
+		LLVMErrorRef e = LLVMRunPasses(
+			M, passes && *passes ? passes : "default<O2>", tm, po);
 		LLVMDisposePassBuilderOptions(po);
 		if (e) {
 			take_error(e, err, err_len);
@@ -196,9 +199,10 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	X(memmove)                                                             \
 	X(memset)                                                              \
 	X(floor)                                                               \
-	X(floorf) X(ceil) X(ceilf) X(trunc) X(truncf) X(rint) X(rintf)         \
-		X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf)   \
-			X(sqrt) X(sqrtf) X(copysign) X(copysignf)
+	X(floorf)                                                              \
+	X(ceil) X(ceilf) X(trunc) X(truncf) X(rint) X(rintf) X(nearbyint)      \
+		X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf) X(sqrt)        \
+			X(sqrtf) X(copysign) X(copysignf)
 
 static const struct {
 	const char *name;

@@ -7,7 +7,8 @@
 # Environment:
 #   RUNS=N              timed runs per kernel and engine (default 5), after
 #                       one warm-up run; the median is reported
-#   ENGINES=a,b         subset of: native,myriad,node,node-liftoff,node-turbofan
+#   ENGINES=a,b         subset of: native,myriad,myriad-interp,myriad-compiled,
+#                       node,node-liftoff,node-turbofan
 #   KERNELS=a,b         subset of the kernels (the *.c files here)
 #   CHECK_TIMEOUT=S     seconds allowed for the checksum run (default 300,
 #                       a thousand times native: room for slow interpreters)
@@ -47,7 +48,10 @@ command -v node >/dev/null || die "node not found (the report and the node engin
 
 # --- what to run -----------------------------------------------------------
 
-all_engines=(native myriad node node-liftoff node-turbofan)
+# myriad is the default tier (auto: interpreted at once, compiled in the
+# background, with the code cache of the build tree, which the warm-up run
+# fills); myriad-interp and myriad-compiled are the fixed tiers.
+all_engines=(native myriad myriad-interp myriad-compiled node node-liftoff node-turbofan)
 all_kernels=()
 for f in "$here"/*.c; do
   k=$(basename "$f" .c)
@@ -67,7 +71,9 @@ engine_cmd() {
   local node_run=(node "$here/run_node.mjs" "$wasm" run)
   case $1 in
   native) echo_words "$kdir/$2-native" ;;
-  myriad) echo_words "$build/myriad" run "$wasm" --invoke run ;;
+  myriad) echo_words env "MYRIAD_CACHE_DIR=$build/code-cache" "$build/myriad" run "$wasm" --invoke run ;;
+  myriad-interp) echo_words "$build/myriad" run --tier interp "$wasm" --invoke run ;;
+  myriad-compiled) echo_words "$build/myriad" run --tier compiled --no-cache "$wasm" --invoke run ;;
   node) echo_words "${node_run[@]}" ;;
   # Liftoff is V8's baseline compiler; tier-up would replace its code with
   # TurboFan's for hot functions, so both tiering mechanisms are off.
@@ -109,7 +115,7 @@ for k in "${kernels[@]}"; do
       st=fail detail="no reference: $native_err"
     elif [ "$e" = native ]; then
       st=ok detail=$expect
-    elif [ "$e" = myriad ] && [ ! -x "$build/myriad" ]; then
+    elif [[ $e == myriad* ]] && [ ! -x "$build/myriad" ]; then
       st=fail detail="$build/myriad not built"
     else
       out=$(eval "timeout $check_timeout $(engine_cmd "$e" "$k")" 2>"$work/err" </dev/null)

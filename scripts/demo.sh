@@ -5,7 +5,7 @@
 # check of every result against the same computation done natively.
 #
 #   scripts/demo.sh BUILD_DIR        (what `make demo` runs)
-# Environment: INSTANCES=N to choose the count, THREADS=T.
+# Environment: INSTANCES=N to choose the count, THREADS=T, TIER=auto|interp|compiled.
 set -euo pipefail
 build=$(cd "${1:?usage: scripts/demo.sh BUILD_DIR}" && pwd)
 want=1000000
@@ -20,6 +20,9 @@ if [ -z "${INSTANCES:-}" ] && [ "$n" -lt "$want" ]; then
        "one million instances need about 18 GiB, so the demo runs $n."
 fi
 threads=${THREADS:-$(nproc)}
+# TIER=interp|compiled|auto picks how the instances' code runs (default:
+# the default tier, auto).
+tier=${TIER:-auto}
 echo "myriad demo: $n instances of demo/fill.wat, each with its own 16 KiB of"
 echo "linear memory, all alive at once, on $threads threads in 1 us slices."
 echo "Each fills its memory with words derived from its index, reads every"
@@ -29,7 +32,7 @@ echo
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$build/myriad" run "$build/demo/fill.wasm" --instances "$n" --invoke run \
-  --threads "$threads" --slice 1us | tee "$out"
+  --threads "$threads" --slice 1us --tier "$tier" | tee "$out"
 
 expected=$("$build/demo/expect" "$n")
 got=$(sed -n 's/^ *results *sum \([0-9]*\).*/\1/p' "$out")

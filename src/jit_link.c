@@ -200,7 +200,8 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	X(memset)                                                              \
 	X(floor)                                                               \
 	X(floorf)                                                              \
-	X(ceil) X(ceilf) X(trunc) X(truncf) X(rint) X(rintf) X(nearbyint)      \
+	X(ceil)                                                                \
+	X(ceilf) X(trunc) X(truncf) X(rint) X(rintf) X(nearbyint)              \
 		X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf) X(sqrt)        \
 			X(sqrtf) X(copysign) X(copysignf)
 

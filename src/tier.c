@@ -138,7 +138,7 @@ typedef struct TierModule {
 	size_t nobjs, cap_objs;
 	uint8_t hash[32];
 	char *cache_path; /* NULL: no cache */
-	bool from_cache;  /* the code came from the cache or the embedder */
+	bool fresh; /* code was compiled here (not all loaded): worth caching */
 	char note[320];
 } TierModule;
 
@@ -280,7 +280,7 @@ static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok, bool *left)
 static void write_cache(Module *m)
 {
 	TierModule *t = m->tier;
-	if (!t->cache_path || t->from_cache || t->nobjs == 0)
+	if (!t->cache_path || !t->fresh || t->nobjs == 0)
 		return;
 	CodeObj *objs = calloc(t->nobjs, sizeof *objs);
 	if (!objs)
@@ -397,7 +397,6 @@ static bool load_code(Module *m, const uint8_t *buf, size_t len,
 	for (uint32_t i = 0; i < ndefs(m); i++)
 		if (t->state[i] == ST_BUSY)
 			t->state[i] = ST_NONE;
-	t->from_cache = ok;
 	return ok;
 }
 
@@ -432,7 +431,10 @@ bool tier_module_start(Module *m, const uint8_t *code, size_t code_len,
 	for (uint32_t i = 0; i < ndefs(m); i++)
 		if (!wanted(m, i))
 			t->state[i] = ST_DECLINED;
-	if (cfg->code_cache_dir && cfg->code_cache_dir[0])
+	/* MIXED is for tests of calls between the tiers: a cache made by
+	 * another tier would hide them. */
+	if (cfg->code_cache_dir && cfg->code_cache_dir[0] &&
+	    t->mode != MYR_TIER_MIXED)
 		t->cache_path = code_cache_path(cfg->code_cache_dir, t->hash);
 	if (code) {
 		load_code(m, code, code_len, "the supplied code");

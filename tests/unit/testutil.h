@@ -33,6 +33,32 @@ static inline uint8_t *tu_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Machine code of the modules loaded so far, when the tests run with
+ * MYRIAD_TIER=compiled or mixed: a test program loads the same module
+ * many times, and compiling it once is enough (the later loads also test
+ * myr_module_new_with_code). */
+typedef struct TuCode {
+	char name[64];
+	uint8_t *code;
+	size_t len;
+} TuCode;
+
+static inline TuCode *tu_code_of(const char *name)
+{
+	static TuCode codes[32];
+	const char *tier = getenv("MYRIAD_TIER");
+	if (!tier || (strcmp(tier, "compiled") && strcmp(tier, "mixed")))
+		return NULL;
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+		if (strcmp(codes[i].name, name) == 0 || !codes[i].name[0]) {
+			snprintf(codes[i].name, sizeof codes[i].name, "%s",
+				 name);
+			return &codes[i];
+		}
+	}
+	return NULL;
+}
+
 /* Loads MYR_TEST_WASM_DIR/name.wasm; fails the test if it cannot. */
 static inline myr_module *tu_load(myr_engine *e, const char *name)
 {
@@ -43,10 +69,16 @@ static inline myr_module *tu_load(myr_engine *e, const char *name)
 	if (!bytes)
 		fail_msg("cannot read %s", path);
 	myr_error err;
-	myr_module *m = myr_module_new(e, bytes, len, &err);
+	TuCode *c = tu_code_of(name);
+	myr_module *m = myr_module_new_with_code(
+		e, bytes, len, c ? c->code : NULL, c ? c->len : 0, &err);
 	free(bytes);
 	if (!m)
 		fail_msg("%s: %s", path, err.message);
+	if (c && c->code && myr_module_code_note(m))
+		fail_msg("%s: %s", path, myr_module_code_note(m));
+	if (c && !c->code)
+		myr_module_code(m, &c->code, &c->len, &err);
 	return m;
 }
 

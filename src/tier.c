@@ -104,19 +104,24 @@ uint32_t myr_module_wait_compiled(myr_module *m)
 
 /* Larger bodies stay interpreted: LLVM's time grows faster than linearly
  * in a function's size, and such functions are rare and rarely hot. */
-#define MAX_BODY      ((uint32_t)256 << 10)
-/* Wasm body bytes per batch: small while hot functions wait, then large
- * (fewer objects, fewer mappings). */
-#define HOT_BATCH     ((size_t)16 << 10)
-#define COLD_BATCH    ((size_t)64 << 10)
+#define MAX_BODY	 ((uint32_t)256 << 10)
+/* Wasm body bytes per batch: small while hot functions wait (the hottest
+ * is always in, whatever its size), then large (fewer objects, fewer
+ * mappings). LLVM takes about a second per 10 KB here. */
+#define HOT_BATCH	 ((size_t)4 << 10)
+#define COLD_BATCH	 ((size_t)64 << 10)
 /* AUTO waits this long before compiling, so that a module that is used
- * for a moment (a test, a short command) costs no compilation. */
-#define AUTO_DELAY_NS 20000000L
-/* ... and compiles only functions seen running (hot) until the module has
- * lived this long, so that a short command pays for no compilation at
- * all, while waiting at most AUTO_POLL_NS to notice new hot ones. */
-#define AUTO_COLD_NS  500000000L
-#define AUTO_POLL_NS  10000000L
+ * for a moment (a test, a short command) costs no compilation: freeing a
+ * module waits for the batch being compiled. */
+#define AUTO_DELAY_NS	 100000000L
+/* A function is hot once a run was seen paused in it this often. */
+#define HOT_MIN		 2
+/* Functions that are not hot are compiled only once the module has lived
+ * this long; hot ones are noticed within AUTO_POLL_NS. */
+#define AUTO_COLD_NS	 2000000000L
+#define AUTO_POLL_NS	 10000000L
+/* What LLVM takes per byte of wasm here, about (docs/performance.md). */
+#define AUTO_NS_PER_BYTE 100000L
 
 enum { ST_NONE, ST_BUSY, ST_DONE, ST_DECLINED };
 
@@ -236,7 +241,8 @@ static bool wanted(const Module *m, uint32_t def)
 
 /* The next batch (caller holds the lock): the hottest waiting function
  * and what else fits. NULL when nothing is left. */
-static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok, bool *left)
+static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok,
+			    int64_t age_ns, bool *left)
 {
 	TierModule *t = m->tier;
 	uint32_t nd = ndefs(m), best = UINT32_MAX, best_hot = 0;
@@ -248,9 +254,18 @@ static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok, bool *left)
 			best = i, best_hot = h;
 	}
 	*left = best != UINT32_MAX;
-	if (best == UINT32_MAX || (best_hot == 0 && !cold_ok))
+	bool hot = best_hot >= HOT_MIN;
+	if (best == UINT32_MAX || (!hot && !cold_ok))
 		return NULL;
-	size_t budget = best_hot > 0 ? HOT_BATCH : COLD_BATCH, used = 0;
+	/* AUTO spends on compiling at most half the time the module has
+	 * lived: a short run never waits long for a batch at its end. */
+	size_t budget = hot ? HOT_BATCH : COLD_BATCH, used = 0;
+	if (t->mode == MYR_TIER_AUTO) {
+		size_t afford = (size_t)(age_ns / 2 / AUTO_NS_PER_BYTE);
+		if (m->funcs[best].body_len > afford)
+			return NULL;
+		budget = budget < afford ? budget : afford;
+	}
 	uint32_t *defs = malloc(sizeof *defs * 64), cap = 64, k = 0;
 	if (!defs)
 		return NULL;
@@ -261,7 +276,10 @@ static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok, bool *left)
 		if (t->state[i] != ST_NONE)
 			continue;
 		/* While some functions are hot, batch only hot ones. */
-		if (best_hot > 0 && m->funcs[i].hot == 0)
+		if (hot && __atomic_load_n(&m->funcs[i].hot, __ATOMIC_RELAXED) <
+				   HOT_MIN)
+			continue;
+		if (used + m->funcs[i].body_len > budget)
 			continue;
 		if (k == cap) {
 			uint32_t *nx = realloc(defs, sizeof *defs * cap * 2);
@@ -305,19 +323,16 @@ static void compile_all(Module *m)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		bool cold_ok = t->mode != MYR_TIER_AUTO;
-		if (!cold_ok) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			cold_ok = (now.tv_sec - t0.tv_sec) * 1000000000L +
-					  (now.tv_nsec - t0.tv_nsec) >=
-				  AUTO_COLD_NS;
-		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t age = (now.tv_sec - t0.tv_sec) * 1000000000L +
+			      (now.tv_nsec - t0.tv_nsec) + AUTO_DELAY_NS;
+		bool cold_ok = t->mode != MYR_TIER_AUTO || age >= AUTO_COLD_NS;
 		pthread_mutex_lock(&t->lock);
 		uint32_t n = 0;
 		bool left = false;
 		uint32_t *defs =
-			t->stop ? NULL : next_batch(m, &n, cold_ok, &left);
+			t->stop ? NULL : next_batch(m, &n, cold_ok, age, &left);
 		if (!defs && left && !t->stop) {
 			/* Nothing hot yet: look again in a moment. */
 			struct timespec until;

@@ -207,8 +207,10 @@ static void compile_batch(Module *m, uint32_t *defs, uint32_t n)
 			     .n = n,
 			     .bytes = obj.bytes,
 			     .len = obj.len};
-		if (load_obj(m, &o, err, sizeof err))
+		if (load_obj(m, &o, err, sizeof err)) {
+			t->fresh = true;
 			return;
+		}
 		free(obj.bytes);
 	}
 	if (n == 1) {

@@ -291,6 +291,39 @@ has out '"page_size":	65536'
 has out '"code_size":'
 run 2 inspect "$tmp/bad.wasm"
 
+# --- tiers, compile, the code cache ------------------------------------
+pause=$wasm/pause.wasm
+run 2 run --tier fast "$pause" --invoke fib 10
+has err 'bad value for --tier'
+if "$myriad" run --tier compiled --no-cache "$pause" --invoke fib 1 >/dev/null 2>&1; then
+	run 0 run --tier compiled --no-cache "$pause" --invoke fib 20
+	has out 'i32:6765'
+	run 0 compile "$pause" -o "$tmp/pause.myrc"
+	has out 'functions compiled'
+	run 0 run --code "$tmp/pause.myrc" "$pause" --invoke fib 20
+	has out 'i32:6765'
+	lacks err 'refused'
+	# A damaged file is refused, with the reason, and the run goes on.
+	head -c 200 "$tmp/pause.myrc" >"$tmp/short.myrc"
+	run 0 run --code "$tmp/short.myrc" "$pause" --invoke fib 20
+	has err 'refused (corrupt or truncated'
+	has out 'i32:6765'
+	run 0 run --code "$tmp/pause.myrc" "$ops" exit 0
+	has err 'compiled from a different module'
+	# The cache: the first compiled run writes it, the next reads it.
+	MYRIAD_CACHE_DIR=$tmp/cache run 0 run --tier compiled "$pause" --invoke fib 20
+	[ "$(ls "$tmp/cache" | wc -l)" = 1 ] || fail "the code cache has no file"
+	for f in "$tmp"/cache/*; do printf 'garbage' >"$f"; done
+	MYRIAD_CACHE_DIR=$tmp/cache run 0 run --tier compiled "$pause" --invoke fib 20
+	has err 'not a myriad code file'
+	has out 'i32:6765'
+	MYRIAD_CACHE=off MYRIAD_CACHE_DIR=$tmp/cache2 run 0 run --tier compiled "$pause" --invoke fib 20
+	[ ! -e "$tmp/cache2" ] || fail "MYRIAD_CACHE=off wrote a cache"
+else
+	run 2 run --tier compiled "$pause" --invoke fib 1
+	has err 'without the compiler tier'
+fi
+
 if [ $failures -ne 0 ]; then
 	echo "$failures CLI check(s) failed" >&2
 	exit 1

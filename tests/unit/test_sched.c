@@ -492,12 +492,16 @@ static myr_hostret host_wait(myr_caller *c, void *env, const myr_val *args,
 {
 	(void)args;
 	HostEnv *h = env;
+	/* Published before the value is read: either this call sees the
+	 * signal's value, or the signal sees the waiter and wakes it (a wake
+	 * before the block makes the block return at once). Read first, a
+	 * signal between the read and the store was lost. */
+	atomic_store(&h->waiting, myr_caller_instance(c));
 	int v = atomic_load(&h->value);
 	if (v) {
 		res[0].of.i32 = v;
 		return MYR_HOST_OK;
 	}
-	atomic_store(&h->waiting, myr_caller_instance(c));
 	return myr_caller_block(c, 0);
 }
 

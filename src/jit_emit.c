@@ -952,6 +952,11 @@ static void helper_call(Fn *F, Site *s, LLVMValueRef fnobj, uint32_t def)
 	for (uint32_t i = 0; i < n; i++)
 		frame_store(F, F->fp, s->base + i, s->args[i],
 			    ft_params(ft)[i]);
+	/* A stop that makes the call again (a stack that must grow, a host
+	 * call that blocks) resumes before the call_indirect: its table
+	 * index must be in the frame too. */
+	if (s->kind == CALL_INDIRECT)
+		frame_store(F, F->fp, s->base + n, val_at(F, s->h + n), VT_I32);
 	if (s->tail) {
 		LLVMValueRef a[8] = {F->ex,
 				     F->fp,

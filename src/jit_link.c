@@ -64,8 +64,10 @@ static void init_llvm(void)
 	LLVMInitializeNativeAsmPrinter();
 	host_cpu = LLVMGetHostCPUName();
 	host_features = LLVMGetHostCPUFeatures();
-	snprintf(cpu_key, sizeof cpu_key, "%s %s %s",
-		 LLVMGetDefaultTargetTriple(), host_cpu, host_features);
+	char *triple = LLVMGetDefaultTargetTriple();
+	snprintf(cpu_key, sizeof cpu_key, "%s %s %s", triple, host_cpu,
+		 host_features);
+	LLVMDisposeMessage(triple);
 	LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
 	LLVMErrorRef e = LLVMOrcCreateLLJIT(&jit, b);
 	if (e) {

@@ -313,6 +313,8 @@ static void write_cache(Module *m)
 	if (code_serialize(t->hash, objs, t->nobjs, &buf, &len)) {
 		if (!code_write_file(t->cache_path, buf, len, why, sizeof why))
 			set_note(t, "code cache: %s%s", why, "");
+		else
+			t->fresh = false;
 		free(buf);
 	}
 	free(objs);
@@ -491,6 +493,9 @@ void tier_module_stop(Module *m)
 		pthread_cond_broadcast(&t->cond);
 		pthread_mutex_unlock(&t->lock);
 		pthread_join(t->thread, NULL);
+		/* What was compiled so far is worth keeping: the next run of a
+		 * short program starts from it. */
+		write_cache(m);
 	}
 	for (size_t i = 0; i < t->nobjs; i++) {
 		jit_unload(t->objs[i].code);

@@ -37,7 +37,8 @@ export MYRIAD_CACHE_DIR=$work/cache
 median_run() {
   local times=() i t
   for ((i = 0; i < runs; i++)); do
-    t=$( { /usr/bin/time -f %e "$@" >"$work/out" 2>"$work/err"; } 2>&1 | tail -n 1)
+    # bash's own timer: wall seconds, whatever the command prints
+    t=$( { TIMEFORMAT=%R; time "$@" >"$work/out" 2>"$work/err"; } 2>&1)
     times+=("$t")
   done
   printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'

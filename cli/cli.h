@@ -48,6 +48,7 @@ typedef struct Loaded {
 	myr_wasi *wasi;
 	myr_extern *imports; /* for myr_instance_new: WASI functions */
 	myr_instance *inst;
+	bool noted; /* the module's code note was printed */
 } Loaded;
 
 /* main.c */

@@ -638,8 +638,10 @@ int load(const Options *o, Loaded *l)
 		return EXIT_USAGE;
 	}
 	const char *note = myr_module_code_note(l->module);
-	if (note)
+	if (note) {
 		fprintf(stderr, "myriad: %s\n", note);
+		l->noted = true;
+	}
 	return 0;
 }
 
@@ -649,6 +651,11 @@ void unload(Loaded *l)
 		myr_instance_free(l->inst);
 	free(l->imports);
 	myr_wasi_free(l->wasi);
+	/* tier auto finds code in the background: a problem it met is told
+	 * at the end. */
+	const char *note = l->module ? myr_module_code_note(l->module) : NULL;
+	if (note && !l->noted)
+		fprintf(stderr, "myriad: %s\n", note);
 	if (l->module)
 		myr_module_free(l->module);
 	if (l->engine)

@@ -114,6 +114,9 @@ uint32_t myr_module_wait_compiled(myr_module *m)
  * for a moment (a test, a short command) costs no compilation: freeing a
  * module waits for the batch being compiled. */
 #define AUTO_DELAY_NS	 100000000L
+/* ... of which it first waits this long before hashing the module and
+ * starting LLVM, so that a module used for a moment costs nothing. */
+#define AUTO_START_NS	 10000000L
 /* A function is hot once a run was seen paused in it this often. */
 #define HOT_MIN		 2
 /* Functions that are not hot are compiled only once the module has lived
@@ -144,6 +147,7 @@ typedef struct TierModule {
 	uint8_t hash[32];
 	char *cache_path; /* NULL: no cache */
 	bool fresh; /* code was compiled here (not all loaded): worth caching */
+	bool prepared; /* find_code has run */
 	char note[320];
 } TierModule;
 
@@ -364,30 +368,6 @@ static void compile_all(Module *m)
 	pthread_mutex_unlock(&t->lock);
 }
 
-static void *background(void *arg)
-{
-	/* Linux gives each thread its own nice value. */
-	Module *m = arg;
-	TierModule *t = m->tier;
-	pthread_mutex_lock(&t->lock);
-	t->tid = (pid_t)syscall(SYS_gettid);
-	if (!t->stop)
-		setpriority(PRIO_PROCESS, (id_t)t->tid, 19);
-	pthread_mutex_unlock(&t->lock);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += AUTO_DELAY_NS;
-	if (until.tv_nsec >= 1000000000L)
-		until.tv_sec++, until.tv_nsec -= 1000000000L;
-	pthread_mutex_lock(&t->lock);
-	while (!t->stop &&
-	       pthread_cond_timedwait(&t->cond, &t->lock, &until) == 0)
-		;
-	pthread_mutex_unlock(&t->lock);
-	compile_all(m);
-	return NULL;
-}
-
 /* Loads code from a cache file or the embedder's buffer; false (with a
  * note) if it is not for this module, CPU and myriad. */
 static bool load_code(Module *m, const uint8_t *buf, size_t len,
@@ -419,37 +399,13 @@ static bool load_code(Module *m, const uint8_t *buf, size_t len,
 	return ok;
 }
 
-bool tier_module_start(Module *m, const uint8_t *code, size_t code_len,
-		       myr_error *err)
+/* The module's hash, its cache file, and code from the cache or the
+ * embedder. */
+static void find_code(Module *m, const uint8_t *code, size_t code_len)
 {
+	TierModule *t = m->tier;
 	const myr_config *cfg = &m->engine->cfg;
-	if (cfg->tier == MYR_TIER_INTERP || ndefs(m) == 0)
-		return true;
-	if (!jit_init(NULL, 0)) {
-		if (cfg->tier == MYR_TIER_AUTO)
-			return true;
-		char why[200];
-		myr_tier_available(why, sizeof why);
-		return fail(err, MYR_ERR_ARGUMENT, MYR_NO_OFFSET, MYR_NO_FUNC,
-			    "tier %s: %s", myr_tier_name(cfg->tier), why);
-	}
-	TierModule *t = calloc(1, sizeof *t);
-	uint8_t *state = calloc(ndefs(m), 1);
-	if (!t || !state) {
-		free(t);
-		free(state);
-		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
-			    "out of memory");
-	}
-	m->tier = t;
-	t->mode = cfg->tier;
-	t->state = state;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->cond, NULL);
 	code_sha256(m->bytes, m->len, t->hash);
-	for (uint32_t i = 0; i < ndefs(m); i++)
-		if (!wanted(m, i))
-			t->state[i] = ST_DECLINED;
 	/* MIXED is for tests of calls between the tiers: a cache made by
 	 * another tier would hide them. */
 	if (cfg->code_cache_dir && cfg->code_cache_dir[0] &&
@@ -468,6 +424,97 @@ bool tier_module_start(Module *m, const uint8_t *code, size_t code_len,
 			free(buf);
 		}
 	}
+	t->prepared = true;
+}
+
+/* Waits ns unless the module is being freed; false if it is. */
+static bool wait_or_stop(TierModule *t, long ns)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ns / 1000000000L;
+	until.tv_nsec += ns % 1000000000L;
+	if (until.tv_nsec >= 1000000000L)
+		until.tv_sec++, until.tv_nsec -= 1000000000L;
+	pthread_mutex_lock(&t->lock);
+	while (!t->stop &&
+	       pthread_cond_timedwait(&t->cond, &t->lock, &until) == 0)
+		;
+	bool go = !t->stop;
+	pthread_mutex_unlock(&t->lock);
+	return go;
+}
+
+static void mark_finished(TierModule *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->finished = true;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void *background(void *arg)
+{
+	/* Linux gives each thread its own nice value. */
+	Module *m = arg;
+	TierModule *t = m->tier;
+	pthread_mutex_lock(&t->lock);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	if (!t->stop)
+		setpriority(PRIO_PROCESS, (id_t)t->tid, 19);
+	pthread_mutex_unlock(&t->lock);
+	/* A module freed within moments costs nothing at all; after that,
+	 * code from the cache is worth having at once, compiling only
+	 * later. */
+	if (!wait_or_stop(t, AUTO_START_NS))
+		return NULL;
+	if (!t->prepared) {
+		if (!jit_init(NULL, 0)) {
+			mark_finished(t);
+			return NULL;
+		}
+		find_code(m, NULL, 0);
+	}
+	if (wait_or_stop(t, AUTO_DELAY_NS - AUTO_START_NS))
+		compile_all(m);
+	else
+		mark_finished(t);
+	return NULL;
+}
+
+bool tier_module_start(Module *m, const uint8_t *code, size_t code_len,
+		       myr_error *err)
+{
+	const myr_config *cfg = &m->engine->cfg;
+	if (cfg->tier == MYR_TIER_INTERP || ndefs(m) == 0)
+		return true;
+	if (cfg->tier != MYR_TIER_AUTO && !jit_init(NULL, 0)) {
+		char why[200];
+		myr_tier_available(why, sizeof why);
+		return fail(err, MYR_ERR_ARGUMENT, MYR_NO_OFFSET, MYR_NO_FUNC,
+			    "tier %s: %s", myr_tier_name(cfg->tier), why);
+	}
+	TierModule *t = calloc(1, sizeof *t);
+	uint8_t *state = calloc(ndefs(m), 1);
+	if (!t || !state) {
+		free(t);
+		free(state);
+		return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+			    "out of memory");
+	}
+	m->tier = t;
+	t->mode = cfg->tier;
+	t->state = state;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+	for (uint32_t i = 0; i < ndefs(m); i++)
+		if (!wanted(m, i))
+			t->state[i] = ST_DECLINED;
+	/* AUTO does all of this on its thread: the module starts running
+	 * (interpreted) as soon as it would without the compiler. Code the
+	 * embedder supplied is loaded at once, whatever the tier. */
+	if (t->mode != MYR_TIER_AUTO || code)
+		find_code(m, code, code_len);
 	if (t->mode == MYR_TIER_AUTO &&
 	    pthread_create(&t->thread, NULL, background, m) == 0) {
 		t->has_thread = true;

@@ -56,17 +56,8 @@
 /* Which function of the running module holds pc (for trap messages). */
 static uint32_t func_at(const Module *m, const Cell *pc)
 {
-	uint32_t lo = 0, hi = m->nfuncs - m->nfunc_imports;
-	if (!m->code || pc < m->code || pc >= m->code + m->code_cells)
-		return MYR_NO_FUNC;
-	while (hi - lo > 1) {
-		uint32_t mid = (lo + hi) / 2;
-		if (m->funcs[mid].code <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return m->funcs[lo].index;
+	const Func *f = module_func_at(m, pc);
+	return f ? f->index : MYR_NO_FUNC;
 }
 
 static __attribute__((noinline, cold)) int do_trap(Exec *ex, const Cell *pc,
@@ -726,8 +717,7 @@ H(table_copy)
 	NEXT(4);
 }
 
-/* The reference an element segment item evaluates to. */
-static uint64_t elem_item_value(myr_instance *inst, const ElemItem *it)
+uint64_t exec_elem_value(myr_instance *inst, const ElemItem *it)
 {
 	switch (it->kind) {
 	case ITEM_FUNC:
@@ -754,7 +744,7 @@ H(table_init)
 	if (UNLIKELY(s + n > len || d + n > t->size))
 		TRAP(MYR_TRAP_TABLE_OOB);
 	for (uint64_t k = 0; k < n; k++)
-		t->elems[d + k] = elem_item_value(inst, &seg->items[s + k]);
+		t->elems[d + k] = exec_elem_value(inst, &seg->items[s + k]);
 	NEXT(4);
 }
 

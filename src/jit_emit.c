@@ -346,7 +346,8 @@ typedef struct Fn {
 static bool fn_fail(Fn *F, const char *what)
 {
 	if (!F->fail)
-		snprintf(E->err, E->err_len, "function %u: %s", F->fidx, what);
+		snprintf(E->err, E->err_len, "function %u, offset 0x%zx: %s",
+			 F->fidx, (size_t)(F->r.p - E->m->bytes), what);
 	F->fail = true;
 	return false;
 }

@@ -206,8 +206,9 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	X(ceilf)                                                               \
 	X(trunc)                                                               \
 	X(truncf)                                                              \
-	X(rint) X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax)   \
-		X(fmaxf) X(sqrt) X(sqrtf) X(copysign) X(copysignf)
+	X(rint)                                                                \
+	X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf)  \
+		X(sqrt) X(sqrtf) X(copysign) X(copysignf)
 
 static const struct {
 	const char *name;

@@ -134,24 +134,6 @@ static int rt_table_copy(Exec *ex, uint32_t dti, uint32_t sti, uint32_t d,
 	return 0;
 }
 
-/* The reference an element segment item evaluates to (as the
- * interpreter's table.init does). */
-static uint64_t elem_value(myr_instance *inst, const ElemItem *it)
-{
-	switch (it->kind) {
-	case ITEM_FUNC:
-		return (uint64_t)(uintptr_t)instance_func(inst, it->idx);
-	case ITEM_GLOBAL_GET: {
-		const Module *m = inst->mod;
-		if (it->idx < m->nglobal_imports)
-			return *inst->global_imps[it->idx];
-		return inst->globals[it->idx - m->nglobal_imports];
-	}
-	default:
-		return 0;
-	}
-}
-
 static int rt_table_init(Exec *ex, uint32_t ti, uint32_t seg, uint32_t d,
 			 uint32_t s, uint32_t n, uint32_t func)
 {
@@ -162,7 +144,7 @@ static int rt_table_init(Exec *ex, uint32_t ti, uint32_t seg, uint32_t d,
 	if ((uint64_t)s + n > len || (uint64_t)d + n > t->size)
 		return trapped(ex, MYR_TRAP_TABLE_OOB, func);
 	for (uint32_t k = 0; k < n; k++)
-		t->elems[d + k] = elem_value(inst, &es->items[s + k]);
+		t->elems[d + k] = exec_elem_value(inst, &es->items[s + k]);
 	return 0;
 }
 

@@ -307,6 +307,26 @@ int64_t exec_tail_wasm_from_native(Exec *ex, uint64_t *fp, uint32_t base,
 int64_t exec_native_need_stack(Exec *ex, uint64_t *fp, size_t need,
 			       const Cell *redo, int64_t fuel, uint32_t func);
 
+/* interp.c: the reference an element segment item evaluates to. */
+uint64_t exec_elem_value(myr_instance *inst, const ElemItem *it);
+
+/* The defined function whose interpreter code holds pc, or NULL if pc is
+ * not in m's code. */
+static inline const Func *module_func_at(const Module *m, const Cell *pc)
+{
+	uint32_t lo = 0, hi = m->nfuncs - m->nfunc_imports;
+	if (!m->code || pc < m->code || pc >= m->code + m->code_cells)
+		return NULL;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (m->funcs[mid].code <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &m->funcs[lo];
+}
+
 /* interp.c: the full trap record of ex as a myr_error, and setting a
  * trap with a message (copied). */
 void exec_error(const Exec *ex, myr_error *out);

@@ -117,7 +117,9 @@ uint32_t myr_module_wait_compiled(myr_module *m)
 /* ... of which it first waits this long before hashing the module and
  * starting LLVM, so that a module used for a moment costs nothing. */
 #define AUTO_START_NS	 10000000L
-/* A function is hot once a run was seen paused in it this often. */
+/* A function is hot once a run was seen paused in it this often; counts
+ * stop at HOT_CAP. */
+#define HOT_CAP		 1024
 #define HOT_MIN		 2
 /* Functions that are not hot are compiled only once the module has lived
  * this long; hot ones are noticed within AUTO_POLL_NS. */
@@ -560,20 +562,16 @@ void tier_module_stop(Module *m)
 
 const Cell *tier_resume_at(const Module *m, const Cell *pc)
 {
-	uint32_t lo = 0, hi = ndefs(m);
-	if (hi == 0)
+	Func *f = (Func *)module_func_at(m, pc);
+	if (!f)
 		return pc;
-	while (hi - lo > 1) {
-		uint32_t mid = (lo + hi) / 2;
-		if (m->funcs[mid].code <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	Func *f = &m->funcs[lo];
 	const Cell *entry = __atomic_load_n(&f->entry, __ATOMIC_ACQUIRE);
 	if (entry == f->code) {
-		__atomic_fetch_add(&f->hot, 1, __ATOMIC_RELAXED);
+		/* Only the order among functions matters, and a function that
+		 * stays interpreted (declined) would otherwise make every
+		 * resume of every instance write this shared line. */
+		if (__atomic_load_n(&f->hot, __ATOMIC_RELAXED) < HOT_CAP)
+			__atomic_fetch_add(&f->hot, 1, __ATOMIC_RELAXED);
 		return pc;
 	}
 	/* A loop can start at the function's first cell: a pause there is

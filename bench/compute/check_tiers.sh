@@ -6,7 +6,7 @@
 #   bench/compute/check_tiers.sh BUILD_DIR
 set -uo pipefail
 build=$1
-kdir=$build/bench/compute
+kdir=$build/bench/compute/test # the kernels at their test size
 here=$(cd "$(dirname "$0")" && pwd)
 tiers=(compiled mixed)
 [ "${QUICK:-0}" = 1 ] || tiers+=(interp)

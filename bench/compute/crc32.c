@@ -8,7 +8,7 @@
 #define CRC_BUF_MAX (1u << 20)
 
 KERNEL_INPUT uint32_t crc_len = CRC_BUF_MAX;
-KERNEL_INPUT uint32_t crc_passes = 100;
+KERNEL_INPUT uint32_t crc_passes = KERNEL_SIZE(480, 100);
 KERNEL_INPUT uint64_t crc_seed = 1;
 
 static uint8_t buf[CRC_BUF_MAX];

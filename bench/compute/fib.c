@@ -1,7 +1,7 @@
 /* Recursive Fibonacci: measures call/return cost and little else. */
 #include "kernel.h"
 
-KERNEL_INPUT int32_t fib_n = 40;
+KERNEL_INPUT int32_t fib_n = KERNEL_SIZE(43, 40);
 
 static uint32_t fib(int32_t n)
 {

@@ -10,7 +10,7 @@
 #define HT_LOG2 20
 #define HT_SIZE (1u << HT_LOG2)
 
-KERNEL_INPUT uint32_t ht_ops = 8000000;
+KERNEL_INPUT uint32_t ht_ops = KERNEL_SIZE(27000000, 8000000);
 KERNEL_INPUT uint32_t ht_keys = 600000; /* live keys stay near this */
 KERNEL_INPUT uint64_t ht_seed = 99;
 

@@ -6,7 +6,7 @@
  */
 #include "kernel.h"
 
-KERNEL_INPUT int64_t interp_limit = 100000;
+KERNEL_INPUT int64_t interp_limit = KERNEL_SIZE(340000, 100000);
 
 enum op {
 	OP_PUSH,

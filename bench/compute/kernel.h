@@ -27,6 +27,19 @@
 #define KERNEL_INPUT static volatile
 
 /*
+ * Two sizes per kernel: the benchmark's (about a second of native time, so
+ * start-up and compile time are small next to the run) and the test's
+ * (kernels.tiers runs every kernel in every tier, the interpreter too,
+ * under ASan as well, so it uses a size a fifth to a half as big).
+ * The build makes the test size with -DKERNEL_TEST.
+ */
+#ifdef KERNEL_TEST
+#define KERNEL_SIZE(bench, test) (test)
+#else
+#define KERNEL_SIZE(bench, test) (bench)
+#endif
+
+/*
  * Pseudo-random numbers: a 64-bit LCG (Knuth's MMIX constants) returning the
  * high 32 bits, whose low bits are far better than the LCG's own low bits.
  * Integer-only and fully specified, so wasm and native see the same stream.

@@ -11,7 +11,7 @@
 #define LZ_HASH (1u << 14)
 
 KERNEL_INPUT uint32_t lz_len = LZ_MAX;
-KERNEL_INPUT uint32_t lz_passes = 24;
+KERNEL_INPUT uint32_t lz_passes = KERNEL_SIZE(125, 24);
 KERNEL_INPUT uint64_t lz_seed = 5;
 
 static uint8_t src[LZ_MAX], packed[LZ_MAX + LZ_MAX / 64 + 64], back[LZ_MAX];

@@ -4,7 +4,7 @@
  */
 #include "kernel.h"
 
-KERNEL_INPUT int32_t mb_size = 900;  /* grid is size x size */
+KERNEL_INPUT int32_t mb_size = KERNEL_SIZE(1860, 900); /* grid is size x size */
 KERNEL_INPUT int32_t mb_iters = 500; /* iteration cap per point */
 
 KERNEL_EXPORT int32_t run(void)

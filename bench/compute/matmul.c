@@ -10,7 +10,7 @@
 #define MM_MAX 512
 
 KERNEL_INPUT uint32_t mm_n = MM_MAX;
-KERNEL_INPUT uint32_t mm_reps = 14;
+KERNEL_INPUT uint32_t mm_reps = KERNEL_SIZE(48, 14);
 KERNEL_INPUT uint64_t mm_seed = 42;
 
 static uint32_t a[MM_MAX][MM_MAX], b[MM_MAX][MM_MAX], c[MM_MAX][MM_MAX];

@@ -15,7 +15,7 @@
 
 #define NB_BODIES 8
 
-KERNEL_INPUT uint32_t nb_steps = 2000000;
+KERNEL_INPUT uint32_t nb_steps = KERNEL_SIZE(12000000, 2000000);
 KERNEL_INPUT uint64_t nb_seed = 7;
 
 struct body {

@@ -9,7 +9,7 @@
 #define QS_MAX (1u << 20)
 
 KERNEL_INPUT uint32_t qs_n = QS_MAX;
-KERNEL_INPUT uint32_t qs_rounds = 3;
+KERNEL_INPUT uint32_t qs_rounds = KERNEL_SIZE(15, 3);
 KERNEL_INPUT uint64_t qs_seed = 12345;
 
 static int32_t data[QS_MAX];

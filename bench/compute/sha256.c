@@ -10,7 +10,7 @@
 #define SHA_BUF_MAX (1u << 20)
 
 KERNEL_INPUT uint32_t sha_len = SHA_BUF_MAX; /* must be a multiple of 64 */
-KERNEL_INPUT uint32_t sha_passes = 60;
+KERNEL_INPUT uint32_t sha_passes = KERNEL_SIZE(270, 60);
 KERNEL_INPUT uint64_t sha_seed = 3;
 
 static uint8_t buf[SHA_BUF_MAX];

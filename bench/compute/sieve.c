@@ -9,7 +9,7 @@
 #define SIEVE_MAX (4u << 20) /* static size of the array: 4 MiB */
 
 KERNEL_INPUT uint32_t sieve_limit = SIEVE_MAX;
-KERNEL_INPUT uint32_t sieve_passes = 30;
+KERNEL_INPUT uint32_t sieve_passes = KERNEL_SIZE(72, 30);
 
 static uint8_t composite[SIEVE_MAX];
 

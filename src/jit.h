@@ -49,8 +49,11 @@ uint64_t jit_abi_hash(void);
 
 /* Compiles the defined functions defs[0..n) of m into one object. Calls
  * between them are direct; calls to other functions look up their machine
- * code when made. False (why in err) if LLVM failed. */
-bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
+ * code when made. quick leaves out the SLP vectorizer: it is two thirds of
+ * LLVM's optimization time on large modules and pays only in hot
+ * straight-line float code (nbody: 1.5x), so code that is not known to be
+ * hot is built without it. False (why in err) if LLVM failed. */
+bool jit_build(const Module *m, const uint32_t *defs, uint32_t n, bool quick,
 	       JitObject *out, char *err, size_t err_len);
 
 /* Links an object built for the same defs and publishes the machine code:

@@ -116,7 +116,7 @@ static LLVMTargetMachineRef new_target_machine(char *err, size_t err_len)
 	return tm;
 }
 
-bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
+bool jit_build(const Module *m, const uint32_t *defs, uint32_t n, bool quick,
 	       JitObject *out, char *err, size_t err_len)
 {
 	if (!jit_init(err, err_len))
@@ -152,6 +152,7 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	msg = NULL;
 	if (ok) {
 		LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+		LLVMPassBuilderOptionsSetSLPVectorization(po, !quick);
 		/* MYRIAD_JIT_PASSES replaces the pipeline, for measuring. */
 		const char *passes = getenv("MYRIAD_JIT_PASSES");
 		LLVMErrorRef e = LLVMRunPasses(
@@ -207,8 +208,9 @@ bool jit_build(const Module *m, const uint32_t *defs, uint32_t n,
 	X(trunc)                                                               \
 	X(truncf)                                                              \
 	X(rint)                                                                \
-	X(rintf) X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf)  \
-		X(sqrt) X(sqrtf) X(copysign) X(copysignf)
+	X(rintf)                                                               \
+	X(nearbyint) X(nearbyintf) X(fmin) X(fminf) X(fmax) X(fmaxf) X(sqrt)   \
+		X(sqrtf) X(copysign) X(copysignf)
 
 static const struct {
 	const char *name;

@@ -203,12 +203,12 @@ static bool load_obj(Module *m, CodeObj *o, char *err, size_t err_len)
 
 /* Builds and loads defs[0..n) as one object. If LLVM fails on the batch,
  * each function is tried alone and the ones that fail are declined. */
-static void compile_batch(Module *m, uint32_t *defs, uint32_t n)
+static void compile_batch(Module *m, uint32_t *defs, uint32_t n, bool quick)
 {
 	TierModule *t = m->tier;
 	char err[256];
 	JitObject obj;
-	if (jit_build(m, defs, n, &obj, err, sizeof err)) {
+	if (jit_build(m, defs, n, quick, &obj, err, sizeof err)) {
 		CodeObj o = {.defs = defs,
 			     .n = n,
 			     .bytes = obj.bytes,
@@ -234,7 +234,7 @@ static void compile_batch(Module *m, uint32_t *defs, uint32_t n)
 		if (!one)
 			break;
 		*one = defs[i];
-		compile_batch(m, one, 1);
+		compile_batch(m, one, 1, quick);
 	}
 	free(defs);
 }
@@ -250,7 +250,7 @@ static bool wanted(const Module *m, uint32_t def)
 /* The next batch (caller holds the lock): the hottest waiting function
  * and what else fits. NULL when nothing is left. */
 static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok,
-			    int64_t age_ns, bool *left)
+			    int64_t age_ns, bool *left, bool *quick)
 {
 	TierModule *t = m->tier;
 	uint32_t nd = ndefs(m), best = UINT32_MAX, best_hot = 0;
@@ -265,6 +265,9 @@ static uint32_t *next_batch(Module *m, uint32_t *n, bool cold_ok,
 	bool hot = best_hot >= HOT_MIN;
 	if (best == UINT32_MAX || (!hot && !cold_ok))
 		return NULL;
+	/* AUTO's cold batches are built quickly; every other mode asked for
+	 * all its code before the run, so it gets the best. */
+	*quick = t->mode == MYR_TIER_AUTO && !hot;
 	/* AUTO spends on compiling at most half the time the module has
 	 * lived: a short run never waits long for a batch at its end. */
 	size_t budget = hot ? HOT_BATCH : COLD_BATCH, used = 0;
@@ -340,9 +343,10 @@ static void compile_all(Module *m)
 		bool cold_ok = t->mode != MYR_TIER_AUTO || age >= AUTO_COLD_NS;
 		pthread_mutex_lock(&t->lock);
 		uint32_t n = 0;
-		bool left = false;
-		uint32_t *defs =
-			t->stop ? NULL : next_batch(m, &n, cold_ok, age, &left);
+		bool left = false, quick = false;
+		uint32_t *defs = t->stop ? NULL
+					 : next_batch(m, &n, cold_ok, age,
+						      &left, &quick);
 		if (!defs && left && !t->stop) {
 			/* Nothing hot yet: look again in a moment. */
 			struct timespec until;
@@ -357,7 +361,7 @@ static void compile_all(Module *m)
 		pthread_mutex_unlock(&t->lock);
 		if (!defs)
 			break;
-		compile_batch(m, defs, n);
+		compile_batch(m, defs, n, quick);
 	}
 	pthread_mutex_lock(&t->lock);
 	bool stopped = t->stop;

@@ -54,7 +54,7 @@ bench-compute: build
 CLANG_FORMAT ?= clang-format-19
 FORMAT_SOURCES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h \
 	tests/unit/*.c tests/unit/*.h tests/spec/*.c tests/spec/*.h \
-	tests/wasi/*.c tests/programs/*.c tests/programs/*.h \
+	tests/wasi/*.c tests/programs/*.c tests/programs/*.h tests/faults/*.c \
 	examples/*.c examples/guest/*.c bench/compute/*.c bench/compute/*.h \
 	bench/million/*.c bench/tierproto/*.c demo/*.c tools/*.c cmake/*.h)
 

@@ -412,7 +412,9 @@ myr_status myr_instance_status(const myr_instance *inst);
  * there are. */
 size_t myr_instance_results(const myr_instance *inst, myr_val *results,
 			    size_t n);
-/* The trap of a TRAPPED instance (or the MYR_TRAP_EXIT of an EXITED one). */
+/* The trap of a TRAPPED instance (or the MYR_TRAP_EXIT of an EXITED one).
+ * Never NULL; valid until the instance is freed, or, if memory ran out
+ * for it, until the next myr_instance_error call on the same thread. */
 const myr_error *myr_instance_error(const myr_instance *inst);
 /* True if the instance's call ended by an exit (MYR_STATUS_EXITED), with
  * the code given to myr_caller_exit in *code (code may be NULL); false if

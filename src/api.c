@@ -374,6 +374,9 @@ myr_table *myr_table_new(myr_engine *engine, myr_valtype elem,
 	myr_table *t = calloc(1, sizeof *t);
 	TableType tt = {.elem = (ValType)elem,
 			.lim = {limits.min, limits.max, limits.has_max}};
+	if (!t)
+		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+		     "out of memory");
 	if (!t || !table_init_obj(t, &tt, engine->cfg.max_table_elems, err)) {
 		free(t);
 		return NULL;
@@ -423,6 +426,9 @@ myr_memory *myr_memory_new(myr_engine *engine, myr_limits limits,
 	MemType mt = {.lim = {limits.min, limits.max, limits.has_max},
 		      .page_log2 = page_size == 1 ? 0 : 16};
 	myr_memory *m = calloc(1, sizeof *m);
+	if (!m)
+		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
+		     "out of memory");
 	if (!m || !memory_init_obj(m, engine, &mt, err)) {
 		free(m);
 		return NULL;
@@ -483,10 +489,16 @@ static bool start_on(Exec *ex, const myr_func *f, const myr_val *args,
 {
 	const Func *def = f->def;
 	size_t need = MAX(def->frame_slots, def->nresults);
+	ex->stack_nomem = false;
 	if ((size_t)(ex->stack_end - ex->stack) < need &&
-	    !exec_grow_stack(ex, ex->stack, need))
+	    !exec_grow_stack(ex, ex->stack, need)) {
+		if (ex->stack_nomem)
+			return fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET,
+				    MYR_NO_FUNC,
+				    "out of memory for the value stack");
 		return fail(err, MYR_ERR_TRAP, MYR_NO_OFFSET, MYR_NO_FUNC,
 			    "call stack exhausted");
+	}
 	for (uint32_t i = 0; i < def->nparams; i++)
 		ex->stack[i] = exec_val_to_slot(&args[i]);
 	if (!exec_prepare_call(ex, def, f->inst))
@@ -751,14 +763,17 @@ uint64_t myr_instance_wake_at(const myr_instance *inst)
 const myr_error *myr_instance_error(const myr_instance *inst)
 {
 	Exec *ex = (Exec *)&inst->ex;
-	if (!ex->error) {
-		ex->error = malloc(sizeof *ex->error);
-		if (!ex->error)
-			return NULL;
-	}
+	/* Without memory for the instance's own copy the error is built in
+	 * one of the thread's, so callers never get NULL. */
+	static _Thread_local myr_error spare;
+	myr_error *out = ex->error;
+	if (!out)
+		out = ex->error = malloc(sizeof *ex->error);
+	if (!out)
+		out = &spare;
 	if (ex->status == MYR_STATUS_TRAPPED || ex->status == MYR_STATUS_EXITED)
-		exec_error(ex, ex->error);
+		exec_error(ex, out);
 	else
-		error_clear(ex->error);
-	return ex->error;
+		error_clear(out);
+	return out;
 }

@@ -122,7 +122,8 @@ do_pause(Exec *ex, const Cell *pc, uint64_t *fp, int64_t fuel, uint64_t acc)
 	do {                                                                   \
 		if (ex->unwind == RUN_GROW)                                    \
 			return do_stop(ex, pc, fp, fuel, acc, RUN_GROW);       \
-		TRAP(MYR_TRAP_STACK_EXHAUSTED);                                \
+		TRAP(ex->stack_nomem ? MYR_TRAP_LIMIT                          \
+				     : MYR_TRAP_STACK_EXHAUSTED);              \
 	} while (0)
 
 uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need)
@@ -147,8 +148,10 @@ uint64_t *exec_grow_stack(Exec *ex, uint64_t *fp, size_t need)
 	} else {
 		s = xrealloc_array(ex->stack, ncap, sizeof *s);
 	}
-	if (!s)
+	if (!s) {
+		ex->stack_nomem = true;
 		return NULL;
+	}
 	ex->stack_inline = false;
 	ex->stack = s;
 	ex->stack_end = s + ncap;
@@ -1327,7 +1330,8 @@ H(native)
 	if (rc == RUN_GROW) {
 		fp = exec_grow_stack(ex, fp, ex->grow_need);
 		if (!fp) {
-			ex->trap = MYR_TRAP_STACK_EXHAUSTED;
+			ex->trap = ex->stack_nomem ? MYR_TRAP_LIMIT
+						   : MYR_TRAP_STACK_EXHAUSTED;
 			ex->trap_func = MYR_NO_FUNC;
 			return RUN_TRAP;
 		}
@@ -1606,5 +1610,6 @@ int exec_run(Exec *ex, int64_t fuel)
 	uint64_t memsize = ex->mem ? ex->mem->size : 0;
 	ex->trap = MYR_TRAP_NONE;
 	ex->unwind = 0;
+	ex->stack_nomem = false;
 	return pc->fn(pc, fp, mem, memsize, fuel, ex, ex->acc);
 }

@@ -190,6 +190,9 @@ struct Exec {
 	 * `native_limit`; a RUN_GROW asks for `grow_need` slots above the
 	 * saved frame. */
 	uint8_t unwind;
+	/* The last failure to grow the stack was the host's memory running
+	 * out, not the limit: the trap is then MYR_TRAP_LIMIT. */
+	bool stack_nomem;
 	uint32_t nest;
 	uintptr_t native_limit;
 	size_t grow_need;

@@ -69,6 +69,10 @@ typedef struct Worker {
 	pthread_mutex_t lock;
 	myr_instance **in;
 	size_t nin, capin;
+	/* When the inbox array cannot grow: instances linked through their
+	 * park_next (an instance in an inbox is not parked), so that handing
+	 * one over never fails. */
+	myr_instance *over_head, *over_tail;
 	atomic_size_t nin_hint;
 	myr_instance **wakes;
 	size_t nwakes, capwakes;
@@ -106,7 +110,13 @@ struct myr_sched {
 	 * its own could miss an instance added from another thread at that
 	 * moment, and the run would wait for it forever. */
 	atomic_bool quit;
-	bool solo; /* the run is on the caller's thread: it leaves by itself */
+	/* The run is on the caller's thread, as worker 0 alone (threads
+	 * could not be started): it leaves by itself, and every instance is
+	 * handed to worker 0. */
+	atomic_bool solo;
+	/* Workers wait for this before their first slice: 1 go, -1 leave
+	 * (not every thread could be started). */
+	atomic_int go;
 	pthread_mutex_t end_lock;
 	pthread_cond_t end_cond; /* signalled when the last instance ends */
 	/* Instances parked without a timer, until myr_instance_wake. */
@@ -179,22 +189,33 @@ static myr_instance *qpop(Worker *w)
 	return w->q[w->head++ & (w->cap - 1)];
 }
 
+/* Never fails: the instances would be lost. */
 static void inbox_put(Worker *w, myr_instance **items, size_t n)
 {
 	pthread_mutex_lock(&w->lock);
 	if (w->nin + n > w->capin) {
 		size_t cap = MAX(w->capin * 2, w->nin + n);
 		myr_instance **in = xrealloc_array(w->in, cap, sizeof *in);
-		if (!in) {
-			pthread_mutex_unlock(&w->lock);
-			abort(); /* instances would be lost */
+		if (in) {
+			w->in = in;
+			w->capin = cap;
 		}
-		w->in = in;
-		w->capin = cap;
 	}
-	memcpy(w->in + w->nin, items, n * sizeof *items);
-	w->nin += n;
-	atomic_store_explicit(&w->nin_hint, w->nin, memory_order_release);
+	if (w->nin + n <= w->capin) {
+		memcpy(w->in + w->nin, items, n * sizeof *items);
+		w->nin += n;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			items[i]->park_next = NULL;
+			if (w->over_tail)
+				w->over_tail->park_next = items[i];
+			else
+				w->over_head = items[i];
+			w->over_tail = items[i];
+		}
+	}
+	atomic_store_explicit(&w->nin_hint, w->nin + (w->over_head != NULL),
+			      memory_order_release);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -211,8 +232,28 @@ static void inbox_drain(Worker *w)
 			return;
 		}
 	w->nin = 0;
+	while (w->over_head) {
+		myr_instance *inst = w->over_head;
+		if (!qpush(w, inst)) {
+			w->failed = true;
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+		w->over_head = inst->park_next;
+		inst->park_next = NULL;
+	}
+	w->over_tail = NULL;
 	atomic_store_explicit(&w->nin_hint, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&w->lock);
+}
+
+/* Where an instance from outside the workers goes: round robin, or to
+ * worker 0 when it runs alone. */
+static Worker *pick_worker(myr_sched *s)
+{
+	if (atomic_load_explicit(&s->solo, memory_order_acquire))
+		return &s->w[0];
+	return &s->w[atomic_fetch_add(&s->next_add, 1) % s->nw];
 }
 
 /* At a slice boundary: a thief is waiting; give it the back half. */
@@ -467,7 +508,64 @@ void sched_wake(myr_sched *s, myr_instance *inst)
 	atomic_store(&inst->ex.wake, WAKE_NONE);
 	inst->ex.status = MYR_STATUS_READY;
 	inst->ex.resumed = true;
-	inbox_put(&s->w[atomic_fetch_add(&s->next_add, 1) % s->nw], &inst, 1);
+	inbox_put(pick_worker(s), &inst, 1);
+}
+
+/* Moves everything worker w holds to worker 0, which then runs alone:
+ * between runs, or on worker 0's thread during a solo run (w's thread
+ * is not running then). Other threads may still be handing w instances
+ * they picked before the run went solo, so worker 0 calls this again
+ * when w's inbox or wakes fill. */
+static void gather(myr_sched *s, Worker *w)
+{
+	Worker *w0 = &s->w[0];
+	pthread_mutex_lock(&w->lock);
+	myr_instance **in = w->in, **wakes = w->wakes;
+	size_t nin = w->nin, nwakes = w->nwakes;
+	myr_instance *over = w->over_head;
+	w->in = w->wakes = NULL;
+	w->nin = w->capin = w->nwakes = w->capwakes = 0;
+	w->over_head = w->over_tail = NULL;
+	atomic_store(&w->nin_hint, 0);
+	atomic_store(&w->nwakes_hint, 0);
+	pthread_mutex_unlock(&w->lock);
+	for (size_t i = 0; i < nin; i++)
+		if (!qpush(w0, in[i]))
+			inbox_put(w0, &in[i], 1);
+	free(in);
+	while (over) {
+		myr_instance *next = over->park_next;
+		if (!qpush(w0, over))
+			inbox_put(w0, &over, 1);
+		over = next;
+	}
+	while (qlen(w)) {
+		myr_instance *inst = qpop(w);
+		if (!qpush(w0, inst))
+			inbox_put(w0, &inst, 1);
+	}
+	while (w->ntimers) {
+		uint64_t at = w->timers[0].at;
+		myr_instance *inst = timer_take(w, 0);
+		if (timer_push(w0, at, inst))
+			continue;
+		/* No room in worker 0's heap: it runs now, and its blocking
+		 * call, made again, blocks again. An early wake in flight
+		 * (among the wakes below) requeues it instead. */
+		unsigned char expect = WAKE_TIMED;
+		if (atomic_compare_exchange_strong(&inst->ex.wake, &expect,
+						   WAKE_NONE))
+			requeue(w0, inst);
+	}
+	/* Early wakes are answered here rather than moved. */
+	for (size_t i = 0; i < nwakes; i++) {
+		myr_instance *inst = wakes[i];
+		if (inst->timer_pos != NOT_IN_HEAP)
+			timer_take(&s->w[inst->timer_owner], inst->timer_pos);
+		atomic_store(&inst->ex.wake, WAKE_NONE);
+		requeue(w0, inst);
+	}
+	free(wakes);
 }
 
 /* Nothing to run but sleepers: wait for the first (or new work). */
@@ -551,9 +649,21 @@ static void *worker_main(void *arg)
 {
 	Worker *w = arg;
 	myr_sched *s = w->s;
+	int go;
+	while ((go = atomic_load(&s->go)) == 0)
+		sched_yield();
+	if (go < 0)
+		return NULL;
+	bool solo = atomic_load(&s->solo);
 	uint64_t n = atomic_load(&w->slices);
 	uint64_t t_end = 0;
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		for (uint32_t i = 1; solo && i < s->nw; i++)
+			if (atomic_load_explicit(&s->w[i].nin_hint,
+						 memory_order_relaxed) ||
+			    atomic_load_explicit(&s->w[i].nwakes_hint,
+						 memory_order_relaxed))
+				gather(s, &s->w[i]);
 		if (atomic_load_explicit(&w->nin_hint, memory_order_relaxed))
 			inbox_drain(w);
 		if (atomic_load_explicit(&w->nwakes_hint, memory_order_relaxed))
@@ -570,7 +680,7 @@ static void *worker_main(void *arg)
 			if (atomic_load(&s->quit))
 				break;
 			if (atomic_load(&s->remaining) == 0) {
-				if (s->solo)
+				if (solo)
 					break;
 				/* Until myr_sched_run, woken by the last
 				 * finish, says the run is over. */
@@ -578,10 +688,14 @@ static void *worker_main(void *arg)
 				nanosleep(&nap, NULL);
 				continue;
 			}
-			if (w->ntimers)
+			if (w->ntimers) {
 				nap_until_timer(w);
-			else
+			} else if (solo) {
+				struct timespec nap = {0, 50 * 1000};
+				nanosleep(&nap, NULL);
+			} else {
 				try_steal(w);
+			}
 			continue;
 		}
 		myr_instance *inst = qpop(w);
@@ -706,7 +820,7 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 		return false;
 	inst->slices = 0;
 	inst->sched = s;
-	Worker *w = &s->w[atomic_fetch_add(&s->next_add, 1) % s->nw];
+	Worker *w = pick_worker(s);
 	uint64_t live = atomic_fetch_add(&s->remaining, 1) + 1;
 	atomic_fetch_add(&s->added, 1);
 	uint64_t peak = atomic_load(&s->live_peak);
@@ -777,6 +891,7 @@ void myr_sched_run(myr_sched *s)
 	double t0 = mono_s();
 	for (;;) {
 		atomic_store(&s->quit, false);
+		atomic_store(&s->go, 0);
 		uint32_t started = 0;
 		for (uint32_t i = 0; i < s->nw; i++) {
 			if (pthread_create(&s->w[i].thread, NULL, worker_main,
@@ -785,12 +900,25 @@ void myr_sched_run(myr_sched *s)
 			pin(s->w[i].thread, i);
 			started++;
 		}
+		if (started < s->nw) {
+			/* The queue of a worker without a thread would never
+			 * run (nobody touches another worker's queue): the
+			 * threads that did start leave before their first
+			 * slice, and this thread runs everything. */
+			atomic_store(&s->go, -1);
+			for (uint32_t i = 0; i < started; i++)
+				pthread_join(s->w[i].thread, NULL);
+			started = 0;
+		}
 		if (started == 0) {
-			/* No threads: run on this one. */
-			s->solo = true;
+			atomic_store(&s->solo, true);
+			for (uint32_t i = 1; i < s->nw; i++)
+				gather(s, &s->w[i]);
+			atomic_store(&s->go, 1);
 			worker_main(&s->w[0]);
-			s->solo = false;
+			atomic_store(&s->solo, false);
 		} else {
+			atomic_store(&s->go, 1);
 			wait_for_end(s, t0);
 		}
 		atomic_store(&s->quit, true);
@@ -821,6 +949,29 @@ void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 			atomic_fetch_sub(&s->remaining, 1);
 			if (fn)
 				fn(inst, user);
+		}
+		/* What the queue had no room for. */
+		pthread_mutex_lock(&w->lock);
+		size_t nin = w->nin;
+		myr_instance **in = w->in, *over = w->over_head;
+		w->in = NULL;
+		w->nin = w->capin = 0;
+		w->over_head = w->over_tail = NULL;
+		atomic_store(&w->nin_hint, 0);
+		pthread_mutex_unlock(&w->lock);
+		for (size_t k = 0; k < nin; k++) {
+			atomic_fetch_sub(&s->remaining, 1);
+			if (fn)
+				fn(in[k], user);
+		}
+		free(in);
+		while (over) {
+			myr_instance *next = over->park_next;
+			over->park_next = NULL;
+			atomic_fetch_sub(&s->remaining, 1);
+			if (fn)
+				fn(over, user);
+			over = next;
 		}
 		wakes_drain(w);
 		while (w->ntimers) {
@@ -865,6 +1016,8 @@ static void held_slices(myr_sched *s, uint64_t *min, uint64_t *max)
 		pthread_mutex_lock(&w->lock);
 		for (size_t k = 0; k < w->nin; k++)
 			note_slices(w->in[k], min, max);
+		for (const myr_instance *p = w->over_head; p; p = p->park_next)
+			note_slices(p, min, max);
 		/* A wake in flight may have taken its instance out of the
 		 * heap already. */
 		for (size_t k = 0; k < w->nwakes; k++)

@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CC := clang-19
 JOBS ?= $(shell nproc)
 
-.PHONY: fuzz-diff all deps build test test-release test-asan conformance demo bench bench-compute clean format format-files
+.PHONY: fuzz-diff all deps build test test-release test-asan conformance demo soak bench bench-compute clean format format-files
 
 all: build
 
@@ -40,6 +40,14 @@ conformance: build
 demo: build
 	scripts/demo.sh $(BUILD)
 
+# A million instances alive at once, a random tenth of them trapping,
+# exiting, sleeping or waiting, every result checked (tests/soak/soak.c;
+# ctest's soak runs 20,000). About 17 GB of RAM at a million.
+SOAK_N ?= 1000000
+SOAK_SEED ?= 1
+soak: build
+	$(BUILD)/tests/soak/soak $(BUILD)/tests/soak/soak.wasm $(SOAK_N) $(SOAK_SEED)
+
 bench: build
 	@scripts/deps.sh --bench
 	bench/run.sh $(BUILD)
@@ -55,6 +63,7 @@ CLANG_FORMAT ?= clang-format-19
 FORMAT_SOURCES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h \
 	tests/unit/*.c tests/unit/*.h tests/spec/*.c tests/spec/*.h \
 	tests/wasi/*.c tests/programs/*.c tests/programs/*.h tests/faults/*.c \
+	tests/soak/*.c \
 	examples/*.c examples/guest/*.c bench/compute/*.c bench/compute/*.h \
 	bench/million/*.c bench/tierproto/*.c demo/*.c tools/*.c cmake/*.h)
 

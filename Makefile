@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 CC := clang-19
 JOBS ?= $(shell nproc)
 
-.PHONY: fuzz-diff all deps build test test-release test-asan conformance demo soak bench bench-compute clean format format-files
+.PHONY: fuzz-diff all deps build test test-release test-asan test-tsan conformance demo soak bench bench-compute clean format format-files
 
 all: build
 
@@ -28,6 +28,18 @@ test-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Debug -DMYR_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# The threaded tests under ThreadSanitizer (build-tsan/): the scheduler
+# interpreted and in auto (with the background compiler), WASI's parking,
+# the tier's compile thread, a soak of 4,000 instances. tests/tsan.supp
+# lists the suppressions and why each is there.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS = ^(unit\.test_sched|unit\.test_sched\.interp|unit\.test_wasi|unit\.test_tier|soak)$$
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYR_TSAN=ON -DMYR_SHARED=OFF
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier soak
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 
 # N random modules through the tier differential test (default 1000).
 N ?= 1000

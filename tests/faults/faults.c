@@ -247,6 +247,32 @@ typedef struct World {
 
 static World shared;
 
+/* Instances blocked by nap(0), for the waker thread (a fixed array: the
+ * test itself must not allocate while failures are injected). */
+static pthread_mutex_t waiters_lock = PTHREAD_MUTEX_INITIALIZER;
+static myr_instance *waiters[64];
+static size_t nwaiters;
+static atomic_bool waker_stop;
+
+static void *waker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&waker_stop)) {
+		struct timespec t = {0, 200 * 1000};
+		nanosleep(&t, NULL);
+		myr_instance *batch[64];
+		pthread_mutex_lock(&waiters_lock);
+		size_t n = nwaiters;
+		memcpy(batch, waiters, n * sizeof *batch);
+		nwaiters = 0;
+		pthread_mutex_unlock(&waiters_lock);
+		for (size_t i = 0; i < n; i++)
+			myr_instance_wake(batch[i]);
+	}
+	return NULL;
+}
+
+/* nap(n): blocks for n * 100 us, or until woken if n is 0. */
 static myr_hostret nap(myr_caller *c, void *env, const myr_val *args,
 		       myr_val *results)
 {
@@ -254,6 +280,16 @@ static myr_hostret nap(myr_caller *c, void *env, const myr_val *args,
 	if (myr_caller_resumed(c)) {
 		results[0].of.i32 = 1;
 		return MYR_HOST_OK;
+	}
+	if (args[0].of.i32 == 0) {
+		pthread_mutex_lock(&waiters_lock);
+		bool room = nwaiters < 64;
+		if (room)
+			waiters[nwaiters++] = myr_caller_instance(c);
+		pthread_mutex_unlock(&waiters_lock);
+		if (!room)
+			return myr_caller_trap(c, "faults: too many waiters");
+		return myr_caller_block(c, 0);
 	}
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -464,6 +500,9 @@ static Outcome instance_in(World *w)
 	myr_instance_free(inst);
 	if (out != OUT_OK)
 		return out;
+	/* Bulk commit of blocks and memory slots for more instances. */
+	if (!myr_module_reserve(w->module, 5000))
+		return OUT_CLEAN;
 	myr_table *t = myr_table_new(
 		engine, MYR_FUNCREF,
 		(myr_limits){.min = 10, .max = 20, .has_max = true}, &err);
@@ -591,7 +630,7 @@ static void on_done(myr_instance *inst, myr_status st, void *user)
 		myr_val r;
 		myr_instance_results(inst, &r, 1);
 		uint64_t want =
-			index % 4 == 3 ? mix(index) : work_expect(index, 50);
+			index % 4 >= 2 ? mix(index) : work_expect(index, 50);
 		if ((uint64_t)r.of.i64 != want)
 			atomic_fetch_add(&t->wrong, 1);
 		atomic_fetch_add(&t->done, 1);
@@ -639,13 +678,15 @@ static Outcome run_sched(uint32_t threads)
 			continue;
 		}
 		myr_instance_set_user(inst, NULL, (uint64_t)i);
-		bool sleeper = i % 4 == 3;
+		/* A quarter sleep on a timer, a quarter wait for a wake
+		 * from the waker thread. */
+		const char *fn = i % 4 == 3   ? "napper"
+				 : i % 4 == 2 ? "waiter"
+					      : "work";
 		myr_val args[2] = {{.type = MYR_I64, .of.i64 = i},
 				   {.type = MYR_I32, .of.i32 = 50}};
-		if (!myr_instance_start(
-			    inst,
-			    export_func(inst, sleeper ? "napper" : "work"),
-			    args, sleeper ? 1 : 2, &err)) {
+		if (!myr_instance_start(inst, export_func(inst, fn), args,
+					i % 4 >= 2 ? 1 : 2, &err)) {
 			myr_instance_free(inst);
 			if (!clean_error(&err)) {
 				out = bad("start: %s", errstr(&err));
@@ -661,7 +702,16 @@ static Outcome run_sched(uint32_t threads)
 		}
 		added++;
 	}
+	/* The waker is the test's thread, not the engine's: made with the
+	 * real pthread_create. */
+	pthread_t wt;
+	atomic_store(&waker_stop, false);
+	bool waking = __real_pthread_create(&wt, NULL, waker, NULL) == 0;
 	myr_sched_run(s);
+	atomic_store(&waker_stop, true);
+	if (waking)
+		pthread_join(wt, NULL);
+	nwaiters = 0;
 	myr_sched_stats st;
 	myr_sched_get_stats(s, &st);
 	myr_sched_drain(s, free_instance, NULL);

@@ -46,8 +46,12 @@
     (table.grow $tab (ref.func $step) (local.get $n)))
   (func (export "table_size") (result i32) (table.size $tab))
   (func (export "boom") (param i64) (result i64) unreachable)
-  ;; Sleeps (a blocking host call) then works.
+  ;; Sleeps (a blocking host call with a timer) then works.
   (func (export "napper") (param $x i64) (result i64)
     (drop (call $nap (i32.const 1)))
+    (call $mix (local.get $x)))
+  ;; Blocks until woken by another thread, then works.
+  (func (export "waiter") (param $x i64) (result i64)
+    (drop (call $nap (i32.const 0)))
     (call $mix (local.get $x)))
 )

@@ -129,7 +129,8 @@ static void *waker(void *arg)
 			batch = b;
 			cap = n;
 		}
-		memcpy(batch, waiting, n * sizeof *batch);
+		if (n)
+			memcpy(batch, waiting, n * sizeof *batch);
 		nwaiting = 0;
 		pthread_mutex_unlock(&wait_lock);
 		/* Each was registered once and cannot finish before this

@@ -187,6 +187,15 @@ typedef struct myr_config {
 	 * module's SHA-256, myriad's version and the CPU features the code
 	 * uses (NULL: no cache). The engine copies the string. */
 	const char *code_cache_dir;
+	/* Actors (see "Actors" below). Largest message in bytes (default
+	 * 1 MiB); bytes queued in one mailbox (default 64 MiB); bytes queued
+	 * in all mailboxes together (default a quarter of the machine's
+	 * memory); actors alive at once (default 4,194,304; at most
+	 * 16,777,215). A queued message counts its payload plus 32 bytes. */
+	size_t max_message_bytes;
+	uint64_t max_mailbox_bytes;
+	uint64_t max_queued_bytes;
+	uint64_t max_actors;
 } myr_config;
 
 void myr_config_default(myr_config *cfg);
@@ -511,6 +520,142 @@ int64_t myr_instance_fuel_left(const myr_instance *inst);
  * embedder running it without the scheduler knows when to call
  * myr_instance_run again; 0 if it waits for myr_instance_wake only. */
 uint64_t myr_instance_wake_at(const myr_instance *inst);
+
+/* ------------------------------------------------------------------ */
+/* Actors                                                              */
+
+/*
+ * Instances that spawn, message, link and monitor each other, with
+ * Erlang's semantics, through the host module "myriad" (the guest ABI is
+ * in docs/guide-actors.md). A myr_actors belongs to one scheduler: every
+ * actor is an instance run by it. Actors' instances are owned by the
+ * actor system (the scheduler's on_done is not called for them; see
+ * on_exit); myr_actors_free frees those still alive, e.g. after a
+ * stopped run and myr_sched_drain.
+ *
+ * A pid is an int64 > 0: bits 0..23 a generation (never 0), 24..47 a
+ * slot index, 48..61 a node id (0 here); bits 62 and 63 are 0. A pid of
+ * an actor that has ended never names another. Monitor refs have bit 62
+ * set, so a ref is never a pid (except spawn's monitor, whose ref is the
+ * child's pid). The host has a pid of its own.
+ */
+typedef struct myr_actors myr_actors;
+
+enum {
+	MYR_SPAWN_LINK = 1,
+	MYR_SPAWN_MONITOR = 2,
+};
+
+/* Why an actor ended. 256 + code: proc_exit(code), code != 0; other
+ * values are the guest's own. */
+enum {
+	MYR_REASON_NORMAL = 0,
+	MYR_REASON_TRAP = 1,
+	MYR_REASON_KILL = 2,
+	MYR_REASON_NOPROC = 3,
+	MYR_REASON_EXIT = 256,
+};
+
+/* System message tags. EXIT's payload: pid i64, reason i32 (12 bytes);
+ * DOWN's: ref i64, pid i64, reason i32 (20 bytes), little-endian. */
+enum { MYR_TAG_EXIT = -1, MYR_TAG_DOWN = -2 };
+
+/* send: 0 queued (or dropped: the receiver has ended), -1 larger than
+ * max_message_bytes, -2 the receiver's mailbox (or all mailboxes
+ * together) is full; nothing was queued. spawn: -1 the actor limit, an
+ * instance limit or memory ran out, -2 no export of that name and type
+ * () -> (). receive: -1 timed out. */
+enum {
+	MYR_SEND_TOO_BIG = -1,
+	MYR_SEND_FULL = -2,
+	MYR_SPAWN_FAILED = -1,
+	MYR_SPAWN_NO_ENTRY = -2,
+	MYR_RECEIVE_TIMEOUT = -1,
+};
+
+typedef struct myr_actors_config {
+	/* An actor ended, with this reason. Called on the thread where it
+	 * ended, before its instance is freed (inst's results and error
+	 * can be read; inst is NULL if it never started). */
+	void (*on_exit)(int64_t pid, int32_t reason, myr_instance *inst,
+			void *user);
+	/* A message to the host's pid. If set, it is called on the
+	 * sender's thread and the message is not queued; else messages
+	 * wait for myr_actors_receive. */
+	void (*on_message)(int64_t from, int64_t tag, const void *msg,
+			   size_t len, void *user);
+	void *user;
+} myr_actors_config;
+
+typedef struct myr_actors_stats {
+	uint64_t live;	       /* actors alive, the host not counted */
+	uint64_t live_peak;
+	uint64_t spawned;      /* actors started */
+	uint64_t messages;     /* messages queued, system ones included */
+	uint64_t queued_bytes; /* what the mailboxes hold now */
+	uint64_t waiting;      /* actors waiting forever in receive */
+} myr_actors_stats;
+
+myr_actors *myr_actors_new(myr_sched *sched, const myr_actors_config *cfg);
+void myr_actors_free(myr_actors *actors);
+/* The host function for myriad.<name>, or NULL. */
+myr_func *myr_actors_func(myr_actors *actors, const char *name, size_t len);
+/* Fills imports[i] for every import of module from "myriad"; entries
+ * already filled are kept (like myr_wasi_link, which can run after it).
+ * Fails with MYR_ERR_LINK naming an unknown name or a wrong type. */
+bool myr_actors_link(myr_actors *actors, const myr_module *module,
+		     myr_extern *imports, myr_error *err);
+/* True if the module imports anything from "myriad". */
+bool myr_module_imports_actors(const myr_module *module);
+
+/* Starts an actor from the host: a new instance of module linked with
+ * imports, running its export `entry` (() -> (); a reactor's
+ * _initialize first), with msg as its first message (tag 0, from the
+ * host). flags: MYR_SPAWN_LINK is ignored (the host does not end),
+ * MYR_SPAWN_MONITOR sends the host a DOWN when it ends. Returns its pid,
+ * or MYR_SPAWN_FAILED / MYR_SPAWN_NO_ENTRY with err filled. The actor
+ * runs when the scheduler does (or at once if it is running). */
+int64_t myr_actors_spawn(myr_actors *actors, myr_module *module,
+			 const myr_extern *imports, size_t nimports,
+			 const char *entry, size_t entry_len, const void *msg,
+			 size_t msg_len, uint32_t flags, myr_error *err);
+/* Makes an instance the caller created an actor that runs func(args)
+ * (its module's _initialize first, if it exports one and func is
+ * another function). The actor system owns inst from then on, also on
+ * failure (0, err filled: inst freed). */
+int64_t myr_actors_adopt(myr_actors *actors, myr_instance *inst,
+			 myr_func *func, const myr_val *args, size_t nargs,
+			 myr_error *err);
+/* The pid of the host, of an actor's instance (0 if not an actor). */
+int64_t myr_actors_host_pid(const myr_actors *actors);
+int64_t myr_actor_pid(const myr_instance *inst);
+
+/* As the guest functions of the same names, from the host's pid. Safe
+ * from any thread, during a run or not. */
+int myr_actors_send(myr_actors *actors, int64_t to, int64_t tag,
+		    const void *msg, size_t len);
+int myr_actors_exit(myr_actors *actors, int64_t pid, int32_t reason);
+int64_t myr_actors_monitor(myr_actors *actors, int64_t pid);
+int myr_actors_demonitor(myr_actors *actors, int64_t ref);
+int64_t myr_actors_whereis(myr_actors *actors, const char *name, size_t len);
+/* Takes the oldest message to the host whose tag is filter (0: any),
+ * waiting up to timeout_ns (0: not at all, -1: forever) on this thread.
+ * Returns its length n; when n <= cap it is copied to buf and removed,
+ * with its sender and tag in *from and *tag (either may be NULL); when
+ * n > cap nothing is removed. MYR_RECEIVE_TIMEOUT if none came. */
+int myr_actors_receive(myr_actors *actors, int64_t filter, void *buf,
+		       size_t cap, int64_t timeout_ns, int64_t *from,
+		       int64_t *tag);
+/* The registered name of pid (NUL-terminated, cut to cap), or false. */
+bool myr_actors_name(myr_actors *actors, int64_t pid, char *buf, size_t cap);
+
+void myr_actors_get_stats(const myr_actors *actors, myr_actors_stats *out);
+/* A deadlock: every live actor waits forever in receive (no timeout),
+ * so nothing but the host can ever wake one. Returns how many are stuck
+ * (0: no deadlock) and up to max of their pids in pids. Only the
+ * embedder knows whether the host will still send: ask when it won't. */
+uint64_t myr_actors_deadlocked(myr_actors *actors, int64_t *pids,
+			       size_t max);
 
 /* ------------------------------------------------------------------ */
 /* WASI preview1                                                       */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actor.h"
 #include "engine.h"
 
 struct TypeEntry {
@@ -23,6 +24,7 @@ void myr_config_default(myr_config *cfg)
 	cfg->max_large_memories = 4096;
 	cfg->populate_max_slot = 16 * 1024;
 	cfg->tier = MYR_TIER_AUTO;
+	actor_config_default(cfg);
 	const char *t = getenv("MYRIAD_TIER");
 	if (t && *t)
 		myr_tier_parse(t, &cfg->tier);
@@ -46,6 +48,9 @@ myr_engine *myr_engine_new(const myr_config *cfg)
 	}
 	if (e->cfg.initial_stack_bytes < 64)
 		e->cfg.initial_stack_bytes = 64;
+	/* A config made without myr_config_default gets the actors'
+	 * defaults for the fields it left at 0. */
+	actor_config_default(&e->cfg);
 	if (e->cfg.max_stack_bytes < e->cfg.initial_stack_bytes)
 		e->cfg.max_stack_bytes = e->cfg.initial_stack_bytes;
 	pthread_mutex_init(&e->types_lock, NULL);

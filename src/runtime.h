@@ -228,6 +228,8 @@ struct myr_instance {
 	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
 	uint32_t timer_pos;   /* index in its worker's timer heap */
 	uint32_t timer_owner; /* that worker */
+	/* Its record in the actor system (actor.h), if it is an actor. */
+	struct Actor *actor;
 };
 
 /* Set by the WASI layer: frees an instance's `wasi` state. */
@@ -237,6 +239,8 @@ extern void (*wasi_free_hook)(myr_instance *inst);
 void sched_wake(struct myr_sched *s, myr_instance *inst);
 /* The same for an instance waiting on a worker's timer. */
 void sched_wake_timed(struct myr_sched *s, myr_instance *inst);
+/* The engine a scheduler was made for. */
+myr_engine *sched_engine(struct myr_sched *s);
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
 {

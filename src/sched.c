@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actor.h"
 #include "runtime.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -597,7 +598,10 @@ static void finish(Worker *w, myr_instance *inst, int rc)
 					      ? &w->exited
 					      : &w->trapped;
 	atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
-	if (s->cfg.on_done)
+	/* An actor's instance belongs to the actor system, which frees it. */
+	if (inst->actor)
+		actor_finished(inst, (myr_status)inst->ex.status);
+	else if (s->cfg.on_done)
 		s->cfg.on_done(inst, (myr_status)inst->ex.status, s->cfg.user);
 	if (atomic_fetch_sub(&s->remaining, 1) == 1) {
 		pthread_mutex_lock(&s->end_lock);
@@ -721,6 +725,13 @@ static void *worker_main(void *arg)
 							  memory_order_relaxed);
 			}
 		}
+		/* An exit signal ended the actor while it waited or ran. */
+		if (UNLIKELY(inst->actor != NULL) &&
+		    actor_end_requested(inst)) {
+			actor_mark_signalled(inst);
+			finish(w, inst, RUN_TRAP);
+			continue;
+		}
 		inst->ex.running = true;
 		int rc = exec_run(&inst->ex, fuel);
 		inst->ex.running = false;
@@ -753,6 +764,11 @@ static void *worker_main(void *arg)
 
 /* ------------------------------------------------------------------ */
 /* The public interface                                                */
+
+myr_engine *sched_engine(myr_sched *s)
+{
+	return s->engine;
+}
 
 myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 {

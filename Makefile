@@ -19,7 +19,7 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The whole suite twice: optimized, then under AddressSanitizer + UBSan.
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -40,6 +40,20 @@ test-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier soak
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+
+# The libFuzzer targets of fuzz/ (build-fuzz/): each of TARGETS for
+# FUZZ_TIME seconds, then executions, coverage and findings per target
+# (findings in build-fuzz/findings/<target>/). test-fuzz is the short run
+# of `make test`: it fails if anything is found.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 60
+TARGETS ?= decode run slices wasi run_tiers
+.PHONY: fuzz test-fuzz
+fuzz: deps
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(TARGETS)
+
+test-fuzz: deps
+	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers
 
 # N random modules through the tier differential test (default 1000).
 N ?= 1000
@@ -75,7 +89,7 @@ CLANG_FORMAT ?= clang-format-19
 FORMAT_SOURCES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h \
 	tests/unit/*.c tests/unit/*.h tests/spec/*.c tests/spec/*.h \
 	tests/wasi/*.c tests/programs/*.c tests/programs/*.h tests/faults/*.c \
-	tests/soak/*.c \
+	tests/soak/*.c fuzz/*.c fuzz/*.h \
 	examples/*.c examples/guest/*.c examples/actors/*.c \
 	bench/compute/*.c bench/compute/*.h bench/actors/*.c bench/actors/*.h \
 	bench/million/*.c bench/tierproto/*.c demo/*.c tools/*.c cmake/*.h)
@@ -90,7 +104,7 @@ format-files:
 	@printf '%s\n' $(FORMAT_SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # Installs the library (static and shared), myriad.h, the myriad command
 # and myriad.pc under PREFIX; DESTDIR stages the files elsewhere, e.g. for

@@ -17,6 +17,7 @@ pkgs=(
   llvm-19-dev                                                   # the compiler tier's code generator (optional: MYR_JIT=OFF)
   libssl-dev                                                    # SHA-256 of modules, the code cache's key
   binaryen                                                      # wasm-opt -ttf: random modules for the tier differential test
+  llvm-19                                                       # llvm-profdata-19, llvm-cov-19: coverage of the fuzz corpora (fuzz/coverage.sh)
 )
 
 if [ "${1:-}" = --bench ]; then

@@ -9,6 +9,11 @@
  *   tierdiff --random SEED LEN FILE   (LEN pseudo-random bytes from SEED,
  *                                      the input of wasm-opt -ttf)
  *
+ *   tierdiff --trace [--tiers K] MODULE.wasm...
+ *                                     (the interpreter's exact trace of
+ *                                      each module for the oracle
+ *                                      comparison, tools/oracle/)
+ *
  * Exit status 0 if every module agreed in every tier, 1 on a mismatch (the
  * two traces are printed), 2 on bad usage or an unreadable file. Modules
  * that fail to decode or instantiate are reported the same way in every
@@ -18,6 +23,15 @@
  * same amounts per point), so the rest of that module is not compared.
  * NaNs compare by kind (quiet or signaling, sign ignored), not by payload:
  * the spec lets an engine choose the payload of an arithmetic NaN.
+ *
+ * --trace follows binaryen's --fuzz-exec convention instead, so that the
+ * trace can be compared with binaryen's interpreter and V8: before every
+ * export the export "hangLimitInitializer" (if any) runs, values are
+ * printed with their exact bits (the modules compared there have their
+ * arithmetic NaNs made canonical, tools/oracle/nancanon.js), a trap is
+ * named by its kind, and memory is hashed with 32-bit FNV-1a. Every K-th
+ * module (K = 0: none) is also run in the compiled and mixed tiers, under
+ * the same convention, and "tiers ok" or "tiers differ" is printed.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -35,6 +49,7 @@ typedef struct Trace {
 	char *p;
 	size_t len, cap;
 	bool full;
+	bool exact; /* --trace: exact bits, binaryen's call convention */
 } Trace;
 
 __attribute__((format(printf, 2, 3))) static void put(Trace *t, const char *fmt,
@@ -71,9 +86,31 @@ __attribute__((format(printf, 2, 3))) static void put(Trace *t, const char *fmt,
 	t->p[t->len] = 0;
 }
 
-/* A value as text; NaNs by kind only. */
+/* A value as text; NaNs by kind only, unless the trace is exact. */
 static void put_val(Trace *t, myr_val v)
 {
+	if (t->exact) {
+		uint32_t b32;
+		uint64_t b64;
+		switch (v.type) {
+		case MYR_I32:
+			put(t, " i32:%d", (int32_t)v.of.i32);
+			return;
+		case MYR_I64:
+			put(t, " i64:%lld", (long long)v.of.i64);
+			return;
+		case MYR_F32:
+			memcpy(&b32, &v.of.f32, 4);
+			put(t, " f32:%08x", b32);
+			return;
+		case MYR_F64:
+			memcpy(&b64, &v.of.f64, 8);
+			put(t, " f64:%016llx", (unsigned long long)b64);
+			return;
+		default:
+			break;
+		}
+	}
 	switch (v.type) {
 	case MYR_I32:
 		put(t, " i32:%u", (uint32_t)v.of.i32);
@@ -117,12 +154,29 @@ static myr_hostret log_value(myr_caller *c, void *env, const myr_val *args,
 	return MYR_HOST_OK;
 }
 
+static uint32_t fnv32(const uint8_t *p, uint64_t n)
+{
+	uint32_t h = 2166136261u;
+	for (uint64_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
 static uint64_t fnv(const uint8_t *p, uint64_t n)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (uint64_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 1099511628211ull;
 	return h;
+}
+
+static void put_trap(Trace *t, myr_instance *inst)
+{
+	const myr_error *e = myr_instance_error(inst);
+	if (t->exact)
+		put(t, "  trap %d: %s\n", (int)e->trap, e->message);
+	else
+		put(t, "  trap: %s\n", e->message);
 }
 
 /* One module in one tier, into t. */
@@ -175,6 +229,11 @@ static void run_tier(const uint8_t *bytes, size_t len, myr_tier tier, Trace *t)
 	if (linked && !inst)
 		put(t, "instantiate: %s\n", err.message);
 	size_t nx = inst ? myr_module_export_count(m) : 0;
+	myr_extern hang = {0};
+	bool has_hang =
+		t->exact && inst &&
+		myr_instance_export(inst, "hangLimitInitializer", 20, &hang) &&
+		hang.kind == MYR_EXTERN_FUNC;
 	for (size_t i = 0; i < nx; i++) {
 		myr_externdesc d;
 		myr_module_export(m, i, &d);
@@ -188,6 +247,22 @@ static void run_tier(const uint8_t *bytes, size_t len, myr_tier tier, Trace *t)
 		for (uint32_t k = 0; k < d.func.nparams; k++)
 			args[k] = (myr_val){.type = d.func.params[k]};
 		put(t, "call %.*s\n", (int)d.name_len, d.name);
+		if (has_hang) {
+			/* binaryen resets the hang limit before every export */
+			myr_status hs = MYR_STATUS_TRAPPED;
+			if (myr_instance_start(inst, hang.of.func, NULL, 0,
+					       &err))
+				hs = myr_instance_run(inst, FUEL);
+			if (hs == MYR_STATUS_READY) {
+				put(t, "  out of fuel: the rest is not "
+				       "compared\n");
+				break;
+			}
+			if (hs != MYR_STATUS_DONE) {
+				put_trap(t, inst);
+				continue;
+			}
+		}
 		if (!myr_instance_start(inst, x.of.func, args, d.func.nparams,
 					&err)) {
 			put(t, "  start: %s\n", err.message);
@@ -207,8 +282,7 @@ static void run_tier(const uint8_t *bytes, size_t len, myr_tier tier, Trace *t)
 				put_val(t, r[k]);
 			put(t, "\n");
 		} else {
-			put(t, "  trap: %s\n",
-			    myr_instance_error(inst)->message);
+			put_trap(t, inst);
 		}
 	}
 	if (inst) {
@@ -220,6 +294,16 @@ static void run_tier(const uint8_t *bytes, size_t len, myr_tier tier, Trace *t)
 			    myr_instance_export(inst, d.name, d.name_len,
 						&mx)) {
 				uint64_t size = myr_memory_size(mx.of.memory);
+				if (t->exact) {
+					put(t,
+					    "memory %.*s: %llu bytes, fnv32 "
+					    "%08x\n",
+					    (int)d.name_len, d.name,
+					    (unsigned long long)size,
+					    fnv32(myr_memory_data(mx.of.memory),
+						  size));
+					continue;
+				}
 				put(t,
 				    "memory %.*s: %llu bytes, hash %016llx\n",
 				    (int)d.name_len, d.name,
@@ -279,10 +363,69 @@ static int random_bytes(const char *seed_s, const char *len_s, const char *path)
 	return fclose(f) == 0 ? 0 : 2;
 }
 
+/* --trace: one block per module on stdout, "module PATH" ... "end". */
+static int trace_main(int argc, char **argv)
+{
+	int a = 2;
+	long every = 0;
+	if (a + 1 < argc && strcmp(argv[a], "--tiers") == 0) {
+		every = strtol(argv[a + 1], NULL, 0);
+		a += 2;
+	}
+	char why[200];
+	if (every > 0 && !myr_tier_available(why, sizeof why)) {
+		fprintf(stderr, "tierdiff: %s\n", why);
+		return 2;
+	}
+	static const myr_tier others[] = {MYR_TIER_COMPILED, MYR_TIER_MIXED};
+	int bad = 0;
+	for (long k = 0; a < argc; a++, k++) {
+		size_t len;
+		uint8_t *bytes = read_all(argv[a], &len);
+		printf("module %s\n", argv[a]);
+		if (!bytes) {
+			printf("unreadable\nend\n");
+			continue;
+		}
+		Trace ref = {.exact = true};
+		run_tier(bytes, len, MYR_TIER_INTERP, &ref);
+		fputs(ref.p ? ref.p : "", stdout);
+		if (every > 0 && k % every == 0) {
+			const char *differ = NULL;
+			for (size_t i = 0; i < 2 && !differ; i++) {
+				Trace t = {.exact = true};
+				run_tier(bytes, len, others[i], &t);
+				if (t.len != ref.len ||
+				    (t.len && memcmp(t.p, ref.p, t.len) != 0)) {
+					differ = myr_tier_name(others[i]);
+					fprintf(stderr,
+						"tierdiff: %s: interp vs %s\n"
+						"--- interp\n%s--- %s\n%s",
+						argv[a], differ,
+						ref.p ? ref.p : "", differ,
+						t.p ? t.p : "");
+				}
+				free(t.p);
+			}
+			if (differ)
+				bad++;
+			printf("tiers %s%s\n", differ ? "differ: " : "ok",
+			       differ ? differ : "");
+		}
+		printf("end\n");
+		fflush(stdout);
+		free(ref.p);
+		free(bytes);
+	}
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && strcmp(argv[1], "--random") == 0)
 		return random_bytes(argv[2], argv[3], argv[4]);
+	if (argc > 1 && strcmp(argv[1], "--trace") == 0)
+		return trace_main(argc, argv);
 	bool verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
 	int first = verbose ? 2 : 1;
 	if (first >= argc) {

@@ -55,10 +55,16 @@ fuzz: deps
 test-fuzz: deps
 	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers
 
-# N random modules through the tier differential test (default 1000).
+# N random modules (wasm-opt -ttf, seeds FIRST..FIRST+N-1) compared
+# against binaryen's interpreter and V8, every TIERS-th also across
+# myriad's tiers (tools/oracle/fuzzdiff.js); then the same seeds through
+# the tier differential test on the modules as made (tests/fuzz/tierdiff.sh).
 N ?= 1000
+FIRST ?= 1
+TIERS ?= 10
 fuzz-diff: build
-	tests/fuzz/tierdiff.sh $(BUILD) $(N)
+	node tools/oracle/fuzzdiff.js --build $(BUILD) --first $(FIRST) --count $(N) --tiers $(TIERS)
+	tests/fuzz/tierdiff.sh $(BUILD) $(N) $(FIRST)
 
 conformance: build
 	tests/spec/conformance.sh $(BUILD)

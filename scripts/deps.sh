@@ -20,9 +20,12 @@ pkgs=(
   llvm-19                                                       # llvm-profdata-19, llvm-cov-19: coverage of the fuzz corpora (fuzz/coverage.sh)
 )
 
+# V8: the benchmarks' comparison engine and the differential test's second
+# oracle (tools/oracle/fuzzdiff.js); any node will do.
+command -v node >/dev/null || pkgs+=(nodejs)
+
 if [ "${1:-}" = --bench ]; then
   pkgs+=(hyperfine) # medians of repeated whole-command runs
-  command -v node >/dev/null || pkgs+=(nodejs) # V8, the comparison engine
 fi
 if [ "${1:-}" = --format ]; then
   pkgs+=(clang-format-19) # make format: the layout of the compiler's release

@@ -39,6 +39,9 @@ typedef struct Options {
 	const char *output;    /* compile -o */
 	const char *code;      /* run --code */
 	bool compiling;	       /* the compile command */
+	/* Actors: limits (0: the defaults) and --stats. */
+	uint64_t max_message, max_mailbox, max_queued, max_actors;
+	bool stats;
 } Options;
 
 /* Everything a command creates, freed by unload() in reverse. */
@@ -49,6 +52,9 @@ typedef struct Loaded {
 	myr_extern *imports; /* for myr_instance_new: WASI functions */
 	myr_instance *inst;
 	bool noted; /* the module's code note was printed */
+	/* A program importing "myriad" runs as actors under sched. */
+	myr_sched *sched;
+	myr_actors *actors;
 } Loaded;
 
 /* main.c */
@@ -60,6 +66,14 @@ int report_error(const Options *o, const myr_error *err);
 int link_wasi(const Options *o, Loaded *l, uint64_t instances);
 /* The exit status of a program that ended with an exit code. */
 int exit_status(int code);
+
+/* actors.c: a program that imports "myriad". actors_prepare makes the
+ * scheduler and the actor system before linking; run_actors runs the
+ * first actor and everything it spawns. */
+int actors_prepare(const Options *o, Loaded *l);
+int run_actors(const Options *o, Loaded *l);
+/* Exit status of a run that ended in a deadlock. */
+enum { EXIT_DEADLOCK = 3 };
 
 /* many.c: `run --instances N`. */
 int run_many(const Options *o, Loaded *l);

@@ -154,6 +154,35 @@ static bool set_max_stack(Options *o, const char *value)
 }
 
 /* --dir HOST[::GUEST] */
+static bool set_max_message(Options *o, const char *value)
+{
+	return parse_size(value, &o->max_message) && o->max_message > 0 &&
+	       o->max_message <= INT32_MAX;
+}
+
+static bool set_max_mailbox(Options *o, const char *value)
+{
+	return parse_size(value, &o->max_mailbox) && o->max_mailbox > 0;
+}
+
+static bool set_max_queued(Options *o, const char *value)
+{
+	return parse_size(value, &o->max_queued) && o->max_queued > 0;
+}
+
+static bool set_max_actors(Options *o, const char *value)
+{
+	return set_count(&o->max_actors, value, (UINT64_C(1) << 24) - 2) &&
+	       o->max_actors > 0;
+}
+
+static bool set_stats(Options *o, const char *value)
+{
+	(void)value;
+	o->stats = true;
+	return true;
+}
+
 static bool set_dir(Options *o, const char *value)
 {
 	if (!*value || strncmp(value, "::", 2) == 0)
@@ -255,6 +284,25 @@ static const Option options[] = {
 	 set_max_memory},
 	{"--max-stack", "BYTES", CMD_RUN,
 	 "largest value stack per instance (default 1M)", set_max_stack},
+	{"--max-message", "BYTES", CMD_RUN,
+	 "actors: largest message (default 1M); a larger send returns -1",
+	 set_max_message},
+	{"--max-mailbox", "BYTES", CMD_RUN,
+	 "actors: bytes queued in one mailbox, 32 per message included "
+	 "(default 64M); a send past it returns -2",
+	 set_max_mailbox},
+	{"--max-queued", "BYTES", CMD_RUN,
+	 "actors: bytes queued in all mailboxes (default a quarter of the "
+	 "machine's memory); a send past it returns -2",
+	 set_max_queued},
+	{"--max-actors", "N", CMD_RUN,
+	 "actors: most alive at once (default 4194304); a spawn past it "
+	 "returns -1",
+	 set_max_actors},
+	{"--stats", NULL, CMD_RUN,
+	 "actors: every second, print live actors, messages per second and "
+	 "queued bytes on stderr",
+	 set_stats},
 	{"--json", NULL, CMD_RUN,
 	 "print how the run ended as one JSON object: status, results, exit "
 	 "code or trap (on stderr for a WASI command, whose stdout is its "
@@ -613,6 +661,14 @@ int load(const Options *o, Loaded *l)
 		cfg.max_memory_bytes = o->max_memory;
 	if (o->max_stack)
 		cfg.max_stack_bytes = o->max_stack;
+	if (o->max_message)
+		cfg.max_message_bytes = (size_t)o->max_message;
+	if (o->max_mailbox)
+		cfg.max_mailbox_bytes = o->max_mailbox;
+	if (o->max_queued)
+		cfg.max_queued_bytes = o->max_queued;
+	if (o->max_actors)
+		cfg.max_actors = o->max_actors;
 	l->engine = myr_engine_new(&cfg);
 	free(cache);
 	if (!l->engine) {
@@ -650,6 +706,8 @@ void unload(Loaded *l)
 	if (l->inst)
 		myr_instance_free(l->inst);
 	free(l->imports);
+	myr_actors_free(l->actors);
+	myr_sched_free(l->sched);
 	myr_wasi_free(l->wasi);
 	/* tier auto finds code in the background: a problem it met is told
 	 * at the end. */
@@ -773,6 +831,9 @@ int link_wasi(const Options *o, Loaded *l, uint64_t instances)
 		wc.instances = instances;
 		wc.whole_lines = true;
 	}
+	/* Actors share one WASI context: their lines must not mix. */
+	if (l->actors)
+		wc.whole_lines = true;
 	myr_error err;
 	l->wasi = myr_wasi_new(l->engine, &wc, &err);
 	if (!l->wasi) {
@@ -786,7 +847,11 @@ int link_wasi(const Options *o, Loaded *l, uint64_t instances)
 		rc = EXIT_TRAP;
 		goto out;
 	}
-	if (!myr_wasi_link(l->wasi, l->module, l->imports, &err)) {
+	if (l->actors &&
+	    !myr_actors_link(l->actors, l->module, l->imports, &err)) {
+		fprintf(stderr, "%s: %s\n", o->module, err.message);
+		rc = EXIT_USAGE;
+	} else if (!myr_wasi_link(l->wasi, l->module, l->imports, &err)) {
 		fprintf(stderr, "%s: %s\n", o->module, err.message);
 		rc = EXIT_USAGE;
 	}
@@ -1207,9 +1272,14 @@ static int cmd_run(const Options *o)
 {
 	Loaded l = {0};
 	int rc = load(o, &l);
+	bool actors = !rc && myr_module_imports_actors(l.module);
+	if (actors)
+		rc = actors_prepare(o, &l);
 	if (!rc)
 		rc = link_wasi(o, &l, o->instances);
-	if (!rc && o->instances) {
+	if (!rc && actors) {
+		rc = run_actors(o, &l);
+	} else if (!rc && o->instances) {
 		rc = run_many(o, &l);
 	} else if (!rc) {
 		rc = instantiate(o, &l);

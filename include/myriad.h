@@ -541,10 +541,10 @@ uint64_t myr_instance_wake_at(const myr_instance *inst);
  */
 typedef struct myr_actors myr_actors;
 
-enum {
-	MYR_SPAWN_LINK = 1,
-	MYR_SPAWN_MONITOR = 2,
-};
+/* These few are macros spelled exactly as in myriad_actor.h, the guests'
+ * header, so that a program may include both. */
+#define MYR_SPAWN_LINK	  1
+#define MYR_SPAWN_MONITOR 2
 
 /* Why an actor ended. 256 + code: proc_exit(code), code != 0; other
  * values are the guest's own. */
@@ -558,16 +558,17 @@ enum {
 
 /* System message tags. EXIT's payload: pid i64, reason i32 (12 bytes);
  * DOWN's: ref i64, pid i64, reason i32 (20 bytes), little-endian. */
-enum { MYR_TAG_EXIT = -1, MYR_TAG_DOWN = -2 };
+#define MYR_TAG_EXIT (-1)
+#define MYR_TAG_DOWN (-2)
 
 /* send: 0 queued (or dropped: the receiver has ended), -1 larger than
  * max_message_bytes, -2 the receiver's mailbox (or all mailboxes
  * together) is full; nothing was queued. spawn: -1 the actor limit, an
  * instance limit or memory ran out, -2 no export of that name and type
  * () -> (). receive: -1 timed out. */
+#define MYR_SEND_TOO_BIG (-1)
+#define MYR_SEND_FULL	 (-2)
 enum {
-	MYR_SEND_TOO_BIG = -1,
-	MYR_SEND_FULL = -2,
 	MYR_SPAWN_FAILED = -1,
 	MYR_SPAWN_NO_ENTRY = -2,
 	MYR_RECEIVE_TIMEOUT = -1,

@@ -958,6 +958,9 @@ static int64_t spawn_from(myr_actors *s, Actor *parent, myr_module *module,
 static uint8_t *guest_mem(Exec *ex, uint64_t p, uint64_t n)
 {
 	myr_memory *m = ex->mem;
+	static uint8_t empty;
+	if ((uint32_t)n == 0 && (!m || (uint32_t)p <= m->size))
+		return m ? m->base + (uint32_t)p : &empty;
 	if (!m || (uint32_t)p + (uint64_t)(uint32_t)n > m->size)
 		return NULL;
 	return m->base + (uint32_t)p;

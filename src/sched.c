@@ -89,6 +89,11 @@ typedef struct Worker {
 	Timer *timers;
 	size_t ntimers, cap_timers;
 	bool failed; /* could not grow its queue */
+	/* An idle worker naps on cv (under lock) with sleeping set, so that
+	 * handing it an instance or a wake rouses it at once instead of at
+	 * the end of its nap. */
+	pthread_cond_t cv;
+	atomic_bool sleeping;
 } Worker;
 
 struct myr_sched {
@@ -158,6 +163,10 @@ static void calibrate(myr_sched *s)
 		s->slice_ticks = 1;
 }
 
+/* The worker whose thread this is, so that a wake or an add made by
+ * an instance it runs goes straight onto its own queue. */
+static _Thread_local Worker *this_worker;
+
 /* ------------------------------------------------------------------ */
 /* Queues                                                              */
 
@@ -217,6 +226,32 @@ static void inbox_put(Worker *w, myr_instance **items, size_t n)
 	}
 	atomic_store_explicit(&w->nin_hint, w->nin + (w->over_head != NULL),
 			      memory_order_release);
+	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed))
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* An idle worker's nap: up to ns, cut short by anything handed to it. */
+static void nap(Worker *w, double ns)
+{
+	pthread_mutex_lock(&w->lock);
+	if (!w->nin && !w->over_head && !w->nwakes &&
+	    !atomic_load_explicit(&w->steal_req, memory_order_relaxed) &&
+	    !atomic_load(&w->s->stop)) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		long add = (long)ns;
+		until.tv_sec += add / 1000000000;
+		until.tv_nsec += add % 1000000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		atomic_store_explicit(&w->sleeping, true, memory_order_relaxed);
+		pthread_cond_timedwait(&w->cv, &w->lock, &until);
+		atomic_store_explicit(&w->sleeping, false,
+				      memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -284,6 +319,9 @@ static void try_steal(Worker *w)
 	myr_sched *s = w->s;
 	for (uint32_t k = 1; k < s->nw; k++) {
 		Worker *v = &s->w[(w->id + k) % s->nw];
+		/* A napping worker has nothing to give. */
+		if (atomic_load_explicit(&v->sleeping, memory_order_relaxed))
+			continue;
 		unsigned expect = 0;
 		if (!atomic_compare_exchange_strong(&v->steal_req, &expect,
 						    w->id + 1))
@@ -296,16 +334,22 @@ static void try_steal(Worker *w)
 			       w->id + 1 &&
 		       !atomic_load_explicit(&w->nin_hint,
 					     memory_order_acquire) &&
-		       mono_s() < until && !atomic_load(&s->stop))
+		       mono_s() < until && !atomic_load(&s->stop)) {
+			/* The victim may be idle and asking us: say we have
+			 * nothing either, or both wait the whole time. */
+			unsigned mine = atomic_load_explicit(
+				&w->steal_req, memory_order_acquire);
+			if (mine)
+				answer_steal(w, mine);
 			sched_yield();
+		}
 		expect = w->id + 1;
 		atomic_compare_exchange_strong(&v->steal_req, &expect, 0);
 		if (atomic_load_explicit(&w->nin_hint, memory_order_acquire))
 			return;
 	}
 	/* Nothing anywhere right now: let the busy ones have the CPU. */
-	struct timespec nap = {0, 50 * 1000};
-	nanosleep(&nap, NULL);
+	nap(w, 200 * 1000);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,6 +477,8 @@ void sched_wake_timed(myr_sched *s, myr_instance *inst)
 	}
 	w->wakes[w->nwakes++] = inst;
 	atomic_store_explicit(&w->nwakes_hint, w->nwakes, memory_order_release);
+	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed))
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -509,6 +555,13 @@ void sched_wake(myr_sched *s, myr_instance *inst)
 	atomic_store(&inst->ex.wake, WAKE_NONE);
 	inst->ex.status = MYR_STATUS_READY;
 	inst->ex.resumed = true;
+	/* Woken by an instance this thread runs (a message, say): onto this
+	 * worker's queue, where it runs after the waker with what the waker
+	 * wrote still in cache, without a lock or another thread's wake-up.
+	 * Idle workers steal when one worker gathers too much. */
+	Worker *w = this_worker;
+	if (w && w->s == s && qpush(w, inst))
+		return;
 	inbox_put(pick_worker(s), &inst, 1);
 }
 
@@ -575,10 +628,8 @@ static void nap_until_timer(Worker *w)
 	uint64_t now = ticks();
 	uint64_t wait = w->timers[0].at > now ? w->timers[0].at - now : 0;
 	double ns = MIN((double)wait * w->s->ns_per_tick, 1e6);
-	if (ns > 2000) {
-		struct timespec nap = {0, (long)ns};
-		nanosleep(&nap, NULL);
-	}
+	if (ns > 2000)
+		nap(w, ns);
 }
 
 /* ------------------------------------------------------------------ */
@@ -658,6 +709,7 @@ static void *worker_main(void *arg)
 		sched_yield();
 	if (go < 0)
 		return NULL;
+	this_worker = w;
 	bool solo = atomic_load(&s->solo);
 	uint64_t n = atomic_load(&w->slices);
 	uint64_t t_end = 0;
@@ -695,8 +747,7 @@ static void *worker_main(void *arg)
 			if (w->ntimers) {
 				nap_until_timer(w);
 			} else if (solo) {
-				struct timespec nap = {0, 50 * 1000};
-				nanosleep(&nap, NULL);
+				nap(w, 50 * 1000);
 			} else {
 				try_steal(w);
 			}
@@ -759,6 +810,7 @@ static void *worker_main(void *arg)
 		}
 		finish(w, inst, rc);
 	}
+	this_worker = NULL;
 	return NULL;
 }
 
@@ -798,6 +850,11 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 		w->s = s;
 		w->id = i;
 		pthread_mutex_init(&w->lock, NULL);
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&w->cv, &ca);
+		pthread_condattr_destroy(&ca);
 		w->hist = calloc(HIST_BUCKETS + 1, sizeof *w->hist);
 		w->inst_slices_min = UINT64_MAX;
 		atomic_store(&w->fuel, s->cfg.fuel ? s->cfg.fuel : 256);
@@ -822,6 +879,7 @@ void myr_sched_free(myr_sched *s)
 		free(w->timers);
 		free(w->wakes);
 		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cv);
 	}
 	pthread_mutex_destroy(&s->park_lock);
 	pthread_mutex_destroy(&s->end_lock);
@@ -844,7 +902,10 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 	       !atomic_compare_exchange_weak(&s->live_peak, &peak, live))
 		;
 	if (atomic_load(&s->running)) {
-		inbox_put(w, &inst, 1);
+		/* Spawned by an instance this thread runs: onto its queue. */
+		Worker *here = this_worker;
+		if (!(here && here->s == s && qpush(here, inst)))
+			inbox_put(w, &inst, 1);
 		return true;
 	}
 	if (!qpush(w, inst)) {

@@ -8,3 +8,4 @@ build=${1:?usage: bench/run.sh BUILD_DIR}
 "$here/tier/run.sh" "$build"
 "$here/million/run.sh" "$build"
 "$here/programs/run.sh" "$build"
+"$here/actors/run.sh" "$build"

@@ -25,7 +25,8 @@ pkgs=(
 command -v node >/dev/null || pkgs+=(nodejs)
 
 if [ "${1:-}" = --bench ]; then
-  pkgs+=(hyperfine) # medians of repeated whole-command runs
+  pkgs+=(hyperfine)   # medians of repeated whole-command runs
+  pkgs+=(erlang-base) # BEAM (erl, erlc): the actor benchmarks' comparison
 fi
 if [ "${1:-}" = --format ]; then
   pkgs+=(clang-format-19) # make format: the layout of the compiler's release

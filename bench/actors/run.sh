@@ -158,7 +158,7 @@ printf '%s\t%s\n' end "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/load.tsv"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: *//')
 ram=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1024 / 1024 }' /proc/meminfo)
 node "$here/report.mjs" \
-  --work "$work" --out "$out/results.json" \
+  --work "$work" --out "$out/results.json" --root "$root" \
   --docs "$([ "${UPDATE_DOCS:-1}" = 0 ] || echo "$root/docs/performance.md")" \
   --command "$command" --runs "$runs" --big "$big" --big-note "$big_note" \
   --nproc "$(nproc)" --cpu "$cpu" --ram "$ram" --kernel "$(uname -r)" \

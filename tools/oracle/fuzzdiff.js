@@ -11,14 +11,16 @@
 //
 //   node fuzzdiff.js --build DIR [--first SEED] [--count N] [--size BYTES]
 //                    [--tiers K] [--batch B] [--out DIR] [--quiet]
-//                    [--no-canon]
+//                    [--no-canon] [--binaryen-strict]
 //   node fuzzdiff.js --build DIR --files A.wasm B.wasm ...
 //
 // Seeds FIRST..FIRST+N-1 give the -ttf input (BYTES splitmix64 bytes, the
 // same as `tierdiff --random SEED BYTES`). Every K-th module (default 0:
 // none) is also compared across myriad's tiers. --files replays given
 // modules (the regression corpus) instead. --no-canon runs the modules as
-// -ttf made them, to see what the NaN rewriting takes away. A module that differs is kept in
+// -ttf made them, to see what the NaN rewriting takes away.
+// --binaryen-strict gives binaryen the strict helpers too, as myriad and
+// V8 (it shows binaryen's signaling-NaN bug, docs/testing.md). A module that differs is kept in
 // the --out directory (default DIR/fuzz-diff) with the three traces. Exit
 // status 1 if any module differed.
 const fs = require('fs');
@@ -37,7 +39,7 @@ const FEATURES = ['--mvp-features', '--enable-bulk-memory', '--enable-sign-ext',
 
 function parseArgs(argv) {
 	const o = {first: 1, count: 100, size: 12000, tiers: 0, batch: 200,
-		   files: null, quiet: false, canon: true};
+		   files: null, quiet: false, canon: true, binStrict: false};
 	for (let i = 2; i < argv.length; i++) {
 		const a = argv[i];
 		const next = () => argv[++i];
@@ -50,6 +52,7 @@ function parseArgs(argv) {
 		else if (a === '--out') o.out = next();
 		else if (a === '--quiet') o.quiet = true;
 		else if (a === '--no-canon') o.canon = false;
+		else if (a === '--binaryen-strict') o.binStrict = true;
 		else if (a === '--files') { o.files = argv.slice(i + 1); break; }
 		else throw new Error(`fuzzdiff: unknown argument ${a}`);
 	}
@@ -518,7 +521,7 @@ function main() {
 			// signaling NaN through ceil, floor and trunc unchanged, which
 			// the strict helpers would report as a trap.
 			let binFile = file;
-			if (o.canon) {
+			if (o.canon && !o.binStrict) {
 				binFile = path.join(work, `b${i}.wasm`);
 				fs.writeFileSync(binFile, canonicalize(new Uint8Array(raw), false).bytes);
 			}

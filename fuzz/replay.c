@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 			snprintf(names[n++], len, "%s/%s", argv[a], de->d_name);
 		}
 		closedir(d);
-		qsort(names, n, sizeof *names, cmp);
+		if (n) /* qsort's array must not be NULL, even empty */
+			qsort(names, n, sizeof *names, cmp);
 		for (size_t i = 0; i < n; i++) {
 			if (stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
 				bad |= replay_file(names[i]);

@@ -139,6 +139,8 @@ typedef struct Emit {
 	uint32_t n;
 	int32_t *pos_of; /* by defined index: position, or -1 */
 	LLVMValueRef *fast, *gen, *cells;
+	bool fast_loops; /* loops get fast copies (MYRIAD_JIT_FAST_LOOPS=0: no)
+			  */
 	char *err;
 	size_t err_len;
 } Emit;
@@ -309,8 +311,9 @@ typedef struct Lbl {
 	ValType single;
 	LLVMBasicBlockRef target; /* end, or a loop's header */
 	LLVMBasicBlockRef else_bb;
-	LLVMBasicBlockRef pause; /* a loop's pause block */
-	uint32_t op_start;	 /* instruction count at a loop's header */
+	LLVMBasicBlockRef pause;     /* a loop's pause block */
+	LLVMBasicBlockRef fast_exit; /* where a fast loop's copy leaves */
+	uint32_t op_start;	     /* instruction count at a loop's header */
 } Lbl;
 
 typedef struct Fn {
@@ -338,6 +341,7 @@ typedef struct Fn {
 	uint32_t dead_depth;
 	Reader r;
 	bool fail;
+	struct FastLoop *fast; /* emitting a loop's fast copy */
 } Fn;
 
 #define B (F->e->bld)
@@ -1231,8 +1235,15 @@ static bool memarg(Fn *F, uint32_t *offset)
 
 /* The address of an access of `size` bytes at the popped address plus
  * offset, after the bounds check. */
+static LLVMValueRef fast_address(Fn *F, uint32_t offset);
+
 static LLVMValueRef address(Fn *F, uint32_t offset, unsigned size)
 {
+	if (F->fast) {
+		LLVMValueRef p = fast_address(F, offset);
+		if (p)
+			return p;
+	}
 	/* address + offset + size > memsize, as address > memsize - (offset
 	 * + size): the right side is loop-invariant, so an access costs one
 	 * compare and branch. Both sides are below 2^63, so a signed compare
@@ -1688,6 +1699,598 @@ static bool skip_immediates(Fn *F, uint8_t op)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* Fast loops                                                          */
+
+/*
+ * An innermost loop whose body is straight-line code ending in `br_if 0`
+ * gets a second copy without fuel checks and without the bounds checks
+ * of its affine accesses, entered when a check at the loop's head proves
+ * them unneeded for the next K iterations. The proof is over a small
+ * abstract interpretation of the body: every i32 value is m * S[b] + d
+ * (S[b]: local b at the start of the iteration; wrapping arithmetic), a
+ * local that ends each iteration as S[x] + step is an induction variable,
+ * so such a value moves by a constant s per iteration; the loop's
+ * condition compares one of them with a loop-invariant value, which
+ * gives the number of iterations N left. K = min(N, fuel / cost): the
+ * copy never runs longer than the fuel would have let the checked loop
+ * run, so preemption stays as fine as before. Each affine access is in
+ * bounds at its first and its K-th iteration, hence, being linear and
+ * within [0, 2^32), at every one between, and its address is computed as
+ * start + s * k in 64 bits: no wrap for LLVM to fear, one exit, a
+ * countable trip, which is what its vectorizer needs.
+ *
+ * The check is made where the loop is entered and where a paused run
+ * resumes it (so a loop paused every microsecond goes back to the fast
+ * copy at every slice); a back-edge of the checked copy stays in it, so a
+ * loop that the check refused (a trap ahead, an unknown count) pays
+ * nothing more per iteration. Accesses whose address the analysis cannot
+ * follow keep their bounds check in the fast copy too, and everything
+ * else (traps of divisions, conversions) is emitted as usual, so both
+ * copies do the same thing in the same order.
+ */
+/* FL_MIN_K: fewer iterations than this are left to the checked copy,
+ * where checking the accesses would cost more than it saves (nbody's
+ * loops over five bodies ran slower with a fast copy for every entry). */
+enum { FL_MAX_STACK = 64, FL_MAX_OPS = 4096, FL_MAX_ACCS = 256, FL_MIN_K = 8 };
+enum { LIN_UNK, LIN_AFF, LIN_CMP };
+#define FL_NO_LOCAL UINT32_MAX
+
+/* Comparison kinds (after putting the induction variable on the left). */
+enum { FC_NE, FC_EQ, FC_LT, FC_LE, FC_GT, FC_GE };
+
+typedef struct Lin {
+	uint8_t kind;
+	uint8_t cmp;	     /* LIN_CMP: FC_*, */
+	bool sign;	     /* a signed comparison */
+	uint32_t m, b, d;    /* LIN_AFF: m * S[b] + d */
+	uint32_t m2, b2, d2; /* LIN_CMP: right side (left in m, b, d) */
+} Lin;
+
+typedef struct FastAcc {
+	uint32_t m, b, d; /* the address at the start of the iteration */
+	int32_t s;	  /* its step per iteration */
+	uint32_t offset, size;
+	bool affine;
+	LLVMValueRef a0; /* at the head: the address at k = 0, 64 bits */
+} FastAcc;
+
+typedef struct FastLoop {
+	uint32_t cost; /* fuel per iteration, as back_edge counts it */
+	FastAcc *acc;
+	uint32_t nacc, next;
+	/* The condition: while x(k) CMP y, x(k) = x0 + s*k. */
+	uint8_t cmp;
+	bool sign;
+	uint32_t xm, xb, xd, ym, yb, yd;
+	int32_t s;
+	LLVMValueRef k; /* the iteration in the fast copy */
+} FastLoop;
+
+static Lin lin_const(uint32_t d)
+{
+	return (Lin){.kind = LIN_AFF, .m = 0, .b = FL_NO_LOCAL, .d = d};
+}
+
+static Lin lin_add(Lin a, Lin b)
+{
+	if (a.kind != LIN_AFF || b.kind != LIN_AFF)
+		return (Lin){.kind = LIN_UNK};
+	if (a.m == 0 || a.b == FL_NO_LOCAL)
+		return (Lin){
+			.kind = LIN_AFF, .m = b.m, .b = b.b, .d = a.d + b.d};
+	if (b.m == 0 || b.b == FL_NO_LOCAL)
+		return (Lin){
+			.kind = LIN_AFF, .m = a.m, .b = a.b, .d = a.d + b.d};
+	if (a.b != b.b)
+		return (Lin){.kind = LIN_UNK};
+	uint32_t m = a.m + b.m;
+	return (Lin){.kind = LIN_AFF,
+		     .m = m,
+		     .b = m ? a.b : FL_NO_LOCAL,
+		     .d = a.d + b.d};
+}
+
+static Lin lin_scale(Lin a, uint32_t c)
+{
+	if (a.kind != LIN_AFF)
+		return a;
+	uint32_t m = a.m * c;
+	return (Lin){.kind = LIN_AFF,
+		     .m = m,
+		     .b = m ? a.b : FL_NO_LOCAL,
+		     .d = a.d * c};
+}
+
+static bool lin_is_const(Lin a)
+{
+	return a.kind == LIN_AFF && (a.m == 0 || a.b == FL_NO_LOCAL);
+}
+
+/* Numeric instructions 0x45..0xC4 with one operand (the rest have two). */
+static bool numeric_unary(uint8_t op)
+{
+	return op == 0x45 || op == 0x50 || (op >= 0x67 && op <= 0x69) ||
+	       (op >= 0x79 && op <= 0x7B) || (op >= 0x8B && op <= 0x91) ||
+	       (op >= 0x99 && op <= 0x9F) || op >= 0xA7;
+}
+
+static uint8_t cmp_negate(uint8_t c)
+{
+	static const uint8_t neg[] = {
+		[FC_NE] = FC_EQ, [FC_EQ] = FC_NE, [FC_LT] = FC_GE,
+		[FC_LE] = FC_GT, [FC_GT] = FC_LE, [FC_GE] = FC_LT};
+	return neg[c];
+}
+
+static uint8_t cmp_mirror(uint8_t c)
+{
+	static const uint8_t mir[] = {
+		[FC_NE] = FC_NE, [FC_EQ] = FC_EQ, [FC_LT] = FC_GT,
+		[FC_LE] = FC_GE, [FC_GT] = FC_LT, [FC_GE] = FC_LE};
+	return mir[c];
+}
+
+/* The step per iteration of m * S[b] + d, or false if it has none (b is
+ * written in the body but is not an induction variable). */
+static bool lin_step(const bool *written, const Lin *end, uint32_t m,
+		     uint32_t b, int32_t *s)
+{
+	if (m == 0 || b == FL_NO_LOCAL || !written[b]) {
+		*s = 0;
+		return true;
+	}
+	const Lin *e = &end[b];
+	if (e->kind != LIN_AFF || e->m != 1 || e->b != b)
+		return false;
+	*s = (int32_t)(m * e->d);
+	return true;
+}
+
+static bool op_one(Fn *F, uint8_t op, bool *done);
+
+/* Reads the body of the loop that starts at F->r (after its block type)
+ * and fills fl if it can have a fast copy. */
+static bool fast_scan(Fn *F, FastLoop *fl)
+{
+	Reader r = F->r;
+	r.err = NULL;
+	Lin st[FL_MAX_STACK];
+	uint32_t n = 0, ops = 0;
+	bool ok = false;
+	bool *written = xcalloc(F->nlocals, sizeof *written);
+	Lin *val = xcalloc(F->nlocals, sizeof *val);
+	FastAcc *acc = xcalloc(FL_MAX_ACCS, sizeof *acc);
+	uint32_t nacc = 0;
+	Lin cond = {.kind = LIN_UNK};
+	if (!written || !val || !acc)
+		goto out;
+	for (;;) {
+		uint8_t op;
+		uint32_t u, idx;
+		if (++ops > FL_MAX_OPS || !rd_u8(&r, &op))
+			goto out;
+		if (op == 0x0D) { /* br_if: only `br_if 0` then `end` */
+			uint8_t next;
+			if (!rd_u32(&r, &u) || u != 0 || n != 1 ||
+			    !rd_u8(&r, &next) || next != 0x0B)
+				goto out;
+			cond = st[0];
+			break;
+		}
+		if (op >= 0x28 && op <= 0x3E) {
+			uint32_t align, offset;
+			static const uint8_t size[23] = {4, 8, 4, 8, 1, 1, 2, 2,
+							 1, 1, 2, 2, 4, 4, 4, 8,
+							 4, 8, 1, 2, 1, 2, 4};
+			if (!rd_u32(&r, &align) ||
+			    ((align & 0x40) && (!rd_u32(&r, &idx) || idx)) ||
+			    !rd_u32(&r, &offset) || nacc == FL_MAX_ACCS)
+				goto out;
+			bool store = op >= 0x36;
+			if (n < 1u + store)
+				goto out;
+			Lin a = st[n - 1 - store];
+			n -= 1u + store;
+			acc[nacc++] = (FastAcc){.m = a.m,
+						.b = a.b,
+						.d = a.d,
+						.offset = offset,
+						.size = size[op - 0x28],
+						.affine = a.kind == LIN_AFF};
+			if (!store)
+				st[n++] = (Lin){.kind = LIN_UNK};
+			continue;
+		}
+		if (op >= 0x45 && op <= 0xC4) {
+			bool unary = numeric_unary(op);
+			if (n < 2u - unary)
+				goto out;
+			Lin b = st[n - 1], a = unary ? b : st[n - 2];
+			Lin res = {.kind = LIN_UNK};
+			n -= 2u - unary;
+			if (op == 0x45 && a.kind == LIN_CMP) {
+				res = a;
+				res.cmp = cmp_negate(a.cmp);
+			} else if (op == 0x45 && a.kind == LIN_AFF) {
+				res = (Lin){.kind = LIN_CMP,
+					    .cmp = FC_EQ,
+					    .m = a.m,
+					    .b = a.b,
+					    .d = a.d,
+					    .b2 = FL_NO_LOCAL};
+			} else if (op >= 0x46 && op <= 0x4F &&
+				   a.kind == LIN_AFF && b.kind == LIN_AFF) {
+				static const uint8_t c[10] = {
+					FC_EQ, FC_NE, FC_LT, FC_LT, FC_GT,
+					FC_GT, FC_LE, FC_LE, FC_GE, FC_GE};
+				res = (Lin){.kind = LIN_CMP,
+					    .cmp = c[op - 0x46],
+					    .sign = op >= 0x48 && !(op & 1),
+					    .m = a.m,
+					    .b = a.b,
+					    .d = a.d,
+					    .m2 = b.m,
+					    .b2 = b.b,
+					    .d2 = b.d};
+			} else if (op == 0x6A) {
+				res = lin_add(a, b);
+			} else if (op == 0x6B) {
+				res = lin_add(a, lin_scale(b, UINT32_MAX));
+			} else if (op == 0x6C && lin_is_const(b)) {
+				res = lin_scale(a, b.d);
+			} else if (op == 0x6C && lin_is_const(a)) {
+				res = lin_scale(b, a.d);
+			} else if (op == 0x74 && lin_is_const(b)) {
+				res = lin_scale(a, 1u << (b.d & 31));
+			}
+			st[n++] = res;
+			continue;
+		}
+		switch (op) {
+		case 0x01:
+			continue;
+		case 0x1A:
+			if (!n)
+				goto out;
+			n--;
+			continue;
+		case 0x1C:
+			if (!rd_u32(&r, &u) || u != 1 || !rd_u8(&r, &op))
+				goto out;
+			/* fall through */
+		case 0x1B:
+			if (n < 3)
+				goto out;
+			n -= 2;
+			st[n - 1] = (Lin){.kind = LIN_UNK};
+			continue;
+		case 0x20:
+		case 0x21:
+		case 0x22:
+			if (!rd_u32(&r, &idx) || idx >= F->nlocals)
+				goto out;
+			if (op == 0x20) {
+				if (n == FL_MAX_STACK)
+					goto out;
+				st[n++] = written[idx] ? val[idx]
+					  : F->ltype[idx] == VT_I32
+						  ? (Lin){.kind = LIN_AFF,
+							  .m = 1,
+							  .b = idx}
+						  : (Lin){.kind = LIN_UNK};
+			} else {
+				if (!n)
+					goto out;
+				written[idx] = true;
+				val[idx] = st[n - 1];
+				if (F->ltype[idx] != VT_I32)
+					val[idx] = (Lin){.kind = LIN_UNK};
+				if (op == 0x21)
+					n--;
+			}
+			continue;
+		case 0x23:
+		case 0x24:
+			if (!rd_u32(&r, &idx) || (op == 0x24 && !n) ||
+			    (op == 0x23 && n == FL_MAX_STACK))
+				goto out;
+			if (op == 0x24)
+				n--;
+			else
+				st[n++] = (Lin){.kind = LIN_UNK};
+			continue;
+		case 0x3F:
+			if (!rd_u8(&r, &op) || n == FL_MAX_STACK)
+				goto out;
+			st[n++] = (Lin){.kind = LIN_UNK};
+			continue;
+		case 0x41: {
+			int32_t k;
+			if (!rd_s32(&r, &k) || n == FL_MAX_STACK)
+				goto out;
+			st[n++] = lin_const((uint32_t)k);
+			continue;
+		}
+		case 0x42: {
+			int64_t k;
+			if (!rd_s64(&r, &k) || n == FL_MAX_STACK)
+				goto out;
+			st[n++] = (Lin){.kind = LIN_UNK};
+			continue;
+		}
+		case 0x43:
+		case 0x44: {
+			const uint8_t *bytes;
+			if (!rd_bytes(&r, op == 0x43 ? 4 : 8, &bytes) ||
+			    n == FL_MAX_STACK)
+				goto out;
+			st[n++] = (Lin){.kind = LIN_UNK};
+			continue;
+		}
+		case 0xFC: /* the saturating conversions only */
+			if (!rd_u32(&r, &u) || u > 7 || !n)
+				goto out;
+			st[n - 1] = (Lin){.kind = LIN_UNK};
+			continue;
+		default:
+			goto out; /* control flow, calls, tables, grow, ... */
+		}
+	}
+	/* The condition: an induction variable against an invariant. */
+	if (cond.kind == LIN_AFF)
+		cond = (Lin){.kind = LIN_CMP,
+			     .cmp = FC_NE,
+			     .m = cond.m,
+			     .b = cond.b,
+			     .d = cond.d,
+			     .b2 = FL_NO_LOCAL};
+	if (cond.kind != LIN_CMP)
+		goto out;
+	int32_t sx, sy;
+	if (!lin_step(written, val, cond.m, cond.b, &sx) ||
+	    !lin_step(written, val, cond.m2, cond.b2, &sy) ||
+	    (sx == 0) == (sy == 0))
+		goto out;
+	fl->cmp = cond.cmp;
+	fl->sign = cond.sign;
+	if (sx) {
+		fl->xm = cond.m, fl->xb = cond.b, fl->xd = cond.d;
+		fl->ym = cond.m2, fl->yb = cond.b2, fl->yd = cond.d2;
+		fl->s = sx;
+	} else {
+		fl->xm = cond.m2, fl->xb = cond.b2, fl->xd = cond.d2;
+		fl->ym = cond.m, fl->yb = cond.b, fl->yd = cond.d;
+		fl->s = sy;
+		fl->cmp = cmp_mirror(cond.cmp);
+	}
+	uint32_t us = (uint32_t)fl->s, neg = 0u - us;
+	switch (fl->cmp) {
+	case FC_NE: /* only steps of +-2^j: the count is then exact */
+		if ((us & (us - 1)) && (neg & (neg - 1)))
+			goto out;
+		break;
+	case FC_LT:
+	case FC_LE:
+		if (fl->s <= 0)
+			goto out;
+		break;
+	case FC_GT:
+	case FC_GE:
+		if (fl->s >= 0)
+			goto out;
+		break;
+	default:
+		goto out;
+	}
+	for (uint32_t i = 0; i < nacc; i++)
+		if (acc[i].affine &&
+		    !lin_step(written, val, acc[i].m, acc[i].b, &acc[i].s))
+			acc[i].affine = false;
+	fl->cost = ops + 1; /* as back_edge counts: the body, br_if, 1 */
+	fl->acc = acc;
+	fl->nacc = nacc;
+	acc = NULL;
+	ok = true;
+out:
+	free(written);
+	free(val);
+	free(acc);
+	return ok;
+}
+
+/* m * S[b] + d, from the locals as they are now (i32). */
+static LLVMValueRef lin_value(Fn *F, uint32_t m, uint32_t b, uint32_t d)
+{
+	if (m == 0 || b == FL_NO_LOCAL)
+		return ci32(E, d);
+	LLVMValueRef v = LLVMBuildLoad2(B, E->t_i32, F->local[b], "");
+	if (m != 1)
+		v = LLVMBuildMul(B, v, ci32(E, m), "");
+	if (d)
+		v = LLVMBuildAdd(B, v, ci32(E, d), "");
+	return v;
+}
+
+static LLVMValueRef nsw_add(Fn *F, LLVMValueRef a, LLVMValueRef b)
+{
+	return LLVMBuildNSWAdd(B, a, b, "");
+}
+
+/* At the loop's head: the iterations left, N (i64), and whether the
+ * count is known. */
+static LLVMValueRef fast_count(Fn *F, FastLoop *fl, LLVMValueRef *known)
+{
+	LLVMValueRef x0 = lin_value(F, fl->xm, fl->xb, fl->xd);
+	LLVMValueRef y = lin_value(F, fl->ym, fl->yb, fl->yd);
+	LLVMValueRef one = ci64(E, 1), kexit;
+	if (fl->cmp == FC_NE) {
+		/* x0 + s*k == y (mod 2^32) first at k = D / |s|, if |s|
+		 * divides D = +-(y - x0). */
+		uint32_t mag =
+			fl->s > 0 ? (uint32_t)fl->s : 0u - (uint32_t)fl->s;
+		LLVMValueRef d = fl->s > 0 ? LLVMBuildSub(B, y, x0, "")
+					   : LLVMBuildSub(B, x0, y, "");
+		d = LLVMBuildZExt(B, d, E->t_i64, "");
+		*known = LLVMBuildICmp(B, LLVMIntEQ,
+				       LLVMBuildAnd(B, d, ci64(E, mag - 1), ""),
+				       ci64(E, 0), "");
+		kexit = LLVMBuildLShr(
+			B, d, ci64(E, (uint64_t)__builtin_ctz(mag)), "");
+		return LLVMBuildAdd(B, kexit, one, "");
+	}
+	/* Ordered: make it "while x < y" (or <=) with x going up, in the
+	 * unsigned domain: signed values move there by flipping the sign
+	 * bit, a falling x against y by taking both's complement. */
+	uint8_t c = fl->cmp;
+	uint32_t s = (uint32_t)fl->s;
+	if (fl->sign) {
+		x0 = LLVMBuildXor(B, x0, ci32(E, 0x80000000u), "");
+		y = LLVMBuildXor(B, y, ci32(E, 0x80000000u), "");
+	}
+	if (c == FC_GT || c == FC_GE) {
+		x0 = LLVMBuildNot(B, x0, "");
+		y = LLVMBuildNot(B, y, "");
+		s = 0u - s;
+		c = c == FC_GT ? FC_LT : FC_LE;
+	}
+	LLVMValueRef x64 = LLVMBuildZExt(B, x0, E->t_i64, "");
+	LLVMValueRef y64 = LLVMBuildZExt(B, y, E->t_i64, "");
+	if (c == FC_LE)
+		y64 = LLVMBuildAdd(B, y64, one, "");
+	/* The first k with x0 + s*k >= y: 0 if x0 >= y already. */
+	LLVMValueRef below = LLVMBuildICmp(B, LLVMIntULT, x64, y64, "");
+	LLVMValueRef gap = LLVMBuildSub(B, y64, x64, "");
+	LLVMValueRef up = LLVMBuildUDiv(
+		B, LLVMBuildAdd(B, gap, ci64(E, s - 1u), ""), ci64(E, s), "");
+	kexit = LLVMBuildSelect(B, below, up, ci64(E, 0), "");
+	/* ... and x must not wrap on the way there, or it goes on. */
+	LLVMValueRef last = LLVMBuildAdd(
+		B, x64, LLVMBuildMul(B, kexit, ci64(E, s), ""), "");
+	*known = LLVMBuildICmp(B, LLVMIntULE, last, ci64(E, UINT32_MAX), "");
+	return LLVMBuildAdd(B, kexit, one, "");
+}
+
+/* Emits the check at the loop's head (the current block), which goes to
+ * the fast copy or to `slow`, then the fast copy itself: its body is read
+ * from F->r a first time, which is then rewound for the checked copy. */
+static void fast_loop(Fn *F, FastLoop *fl, Lbl *l, LLVMBasicBlockRef slow)
+{
+	LLVMValueRef known;
+	LLVMValueRef n = fast_count(F, fl, &known);
+	LLVMValueRef fuel = fuel_now(F);
+	LLVMValueRef avail = LLVMBuildSelect(
+		B, LLVMBuildICmp(B, LLVMIntSGT, fuel, ci64(E, 0), ""),
+		LLVMBuildSDiv(B, fuel, ci64(E, fl->cost), ""), ci64(E, 0), "");
+	LLVMValueRef k = LLVMBuildSelect(
+		B, LLVMBuildICmp(B, LLVMIntULT, n, avail, ""), n, avail, "");
+	LLVMValueRef enough = LLVMBuildAnd(
+		B, known,
+		LLVMBuildICmp(B, LLVMIntUGE, k, ci64(E, FL_MIN_K), ""), "");
+	LLVMBasicBlockRef check = new_bb(F, "fast.check");
+	LLVMBuildCondBr(B, enough, check, slow);
+	at(F, check);
+	LLVMValueRef go = LLVMConstInt(E->t_i1, 1, 0);
+	LLVMValueRef last = LLVMBuildSub(B, k, ci64(E, 1), "");
+	LLVMValueRef ms = LLVMBuildLoad2(B, E->t_i64, F->memsize, "");
+	for (uint32_t i = 0; i < fl->nacc; i++) {
+		FastAcc *a = &fl->acc[i];
+		if (!a->affine)
+			continue;
+		a->a0 = LLVMBuildZExt(B, lin_value(F, a->m, a->b, a->d),
+				      E->t_i64, "");
+		LLVMValueRef an = nsw_add(
+			F, a->a0,
+			LLVMBuildNSWMul(B, last,
+					ci64(E, (uint64_t)(int64_t)a->s), ""));
+		LLVMValueRef lo = a->s < 0 ? an : a->a0,
+			     hi = a->s < 0 ? a->a0 : an;
+		LLVMValueRef lim = LLVMBuildSub(
+			B, ms, ci64(E, (uint64_t)a->offset + a->size), "");
+		go = LLVMBuildAnd(
+			B, go, LLVMBuildICmp(B, LLVMIntSGE, lo, ci64(E, 0), ""),
+			"");
+		go = LLVMBuildAnd(
+			B, go, LLVMBuildICmp(B, LLVMIntSLE, hi, lim, ""), "");
+	}
+	LLVMBasicBlockRef pre = new_bb(F, "fast.pre"), body = new_bb(F, "fast"),
+			  done = new_bb(F, "fast.done");
+	l->fast_exit = new_bb(F, "fast.exit");
+	LLVMBuildCondBr(B, go, pre, slow);
+
+	at(F, pre);
+	LLVMValueRef kv = alloca_of(F, E->t_i64);
+	LLVMBuildStore(B, ci64(E, 0), kv);
+	LLVMBuildStore(B,
+		       LLVMBuildSub(B, fuel,
+				    LLVMBuildMul(B, k, ci64(E, fl->cost), ""),
+				    ""),
+		       F->fuel);
+	LLVMBuildBr(B, body);
+
+	at(F, body);
+	fl->k = LLVMBuildLoad2(B, E->t_i64, kv, "k");
+	fl->next = 0;
+	Reader saved = F->r;
+	uint32_t ops = F->ops, height = F->nstk;
+	F->fast = fl;
+	for (;;) {
+		uint8_t op;
+		bool end = false;
+		if (!rd_u8(&F->r, &op)) {
+			fn_fail(F, "truncated body");
+			break;
+		}
+		F->ops++;
+		if (op == 0x0D) {
+			uint32_t depth;
+			if (rd_u32(&F->r, &depth))
+				pop(F); /* known true until the last */
+			break;
+		}
+		if (!op_one(F, op, &end) || F->fail || end) {
+			fn_fail(F, "fast loop body");
+			break;
+		}
+	}
+	F->fast = NULL;
+	if (F->nstk != height)
+		fn_fail(F, "fast loop: stack height");
+	LLVMValueRef k1 = LLVMBuildAdd(B, fl->k, ci64(E, 1), "");
+	LLVMBuildStore(B, k1, kv);
+	LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, k1, k, ""), body, done);
+
+	/* All N done: out of the loop; else (fuel) on in the checked copy. */
+	at(F, done);
+	LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, k, n, ""), l->fast_exit,
+			slow);
+	F->r = saved;
+	F->ops = ops;
+	forget(F);
+}
+
+/* In a fast copy: the address of an affine access without its check, or
+ * NULL for one that keeps it. */
+static LLVMValueRef fast_address(Fn *F, uint32_t offset)
+{
+	FastLoop *fl = F->fast;
+	if (fl->next >= fl->nacc) {
+		fn_fail(F, "fast loop: accesses");
+		return NULL;
+	}
+	FastAcc *a = &fl->acc[fl->next++];
+	if (!a->affine)
+		return NULL;
+	pop(F);
+	LLVMValueRef addr =
+		nsw_add(F, a->a0,
+			LLVMBuildNSWMul(B, fl->k,
+					ci64(E, (uint64_t)(int64_t)a->s), ""));
+	LLVMValueRef ea = LLVMBuildNUWAdd(B, addr, ci64(E, offset), "");
+	LLVMValueRef mem = LLVMBuildLoad2(B, E->t_ptr, F->mem, "");
+	return LLVMBuildGEP2(B, E->t_i8, mem, &ea, 1, "");
+}
+
 static bool op_block(Fn *F, uint8_t kind)
 {
 	uint32_t np, nr;
@@ -1708,16 +2311,28 @@ static bool op_block(Fn *F, uint8_t kind)
 		return false;
 	if (kind == L_LOOP) {
 		uint32_t ord = F->loops++;
+		FastLoop fl = {0};
+		bool fast = np == 0 && nr == 0 && E->fast_loops &&
+			    fast_scan(F, &fl);
 		l->target = new_bb(F, "loop");
-		LLVMBuildBr(B, l->target);
+		/* With a fast copy, entering and resuming go to the check
+		 * that chooses between the copies; back-edges stay. */
+		LLVMBasicBlockRef head =
+			fast ? new_bb(F, "loop.head") : l->target;
+		LLVMBuildBr(B, head);
 		/* Its pause block, then its resume point. */
 		l->pause = new_bb(F, "pause");
 		at(F, l->pause);
 		spill_stack(F, F->nstk);
 		set_stop(F, 1 + ord, LLVMConstInt(E->t_i8, RUN_OUT_OF_FUEL, 0));
 		LLVMBuildBr(B, F->spill);
-		at(F, l->target);
-		add_resume(F, 1 + ord, F->nstk, l->target);
+		at(F, head);
+		add_resume(F, 1 + ord, F->nstk, head);
+		if (fast) {
+			fast_loop(F, &fl, l, l->target);
+			free(fl.acc);
+			at(F, l->target);
+		}
 		l->op_start = F->ops;
 		forget(F);
 	} else if (kind == L_IF) {
@@ -1768,7 +2383,17 @@ static bool op_end(Fn *F, bool *done)
 		return true;
 	}
 	if (l->kind == L_LOOP) {
-		/* Reached by falling through only. */
+		/* Reached by falling through only, and from a fast copy that
+		 * ran the loop to its end. */
+		if (l->fast_exit) {
+			if (!F->dead) {
+				flush(F);
+				LLVMBuildBr(B, l->fast_exit);
+			}
+			at(F, l->fast_exit);
+			F->dead = false;
+			forget(F);
+		}
 		F->nlbl--;
 		return true;
 	}
@@ -2653,6 +3278,10 @@ bool jit_emit_module(LLVMContextRef C, LLVMModuleRef M, const Module *m,
 		  .n = n,
 		  .err = err,
 		  .err_len = err_len};
+	/* For measuring what the fast copies of loops gain (with --no-cache:
+	 * the code cache does not know about it). */
+	const char *fast_loops = getenv("MYRIAD_JIT_FAST_LOOPS");
+	e.fast_loops = !fast_loops || strcmp(fast_loops, "0") != 0;
 	uint32_t ndef = m->nfuncs - m->nfunc_imports;
 	e.pos_of = xcalloc(ndef ? ndef : 1, sizeof *e.pos_of);
 	e.fast = xcalloc(n ? n : 1, sizeof *e.fast);

@@ -1,7 +1,8 @@
 /* The compiler tier: a running loop moves to machine code (on-stack
  * replacement); compiled code traps exactly like the interpreter; code
  * buffers are checked before use; code pages are never writable and
- * executable at once; instances of a compiled module add no mappings.
+ * executable at once; instances of a compiled module add no mappings;
+ * loops with fast copies pause and resume anywhere.
  * Built without the compiler, the tiers that need it say so. */
 /* The runtime's own headers first: cmocka defines a macro named fail. */
 #include "module.h"
@@ -300,6 +301,101 @@ static void test_without_the_compiler(void **state)
 	free(bytes);
 }
 
+/* What a run of one export of fastloop.wasm left: its result or trap,
+ * and a hash of memory. */
+typedef struct Outcome {
+	myr_status status;
+	int32_t result;
+	myr_trap trap;
+	uint64_t mem_hash;
+	unsigned slices;
+} Outcome;
+
+static uint64_t memory_hash(myr_instance *inst)
+{
+	myr_extern ext;
+	assert_true(myr_instance_export(inst, "memory", 6, &ext));
+	const uint8_t *p = myr_memory_data(ext.of.memory);
+	uint64_t h = 1469598103934665603ull;
+	for (uint64_t i = 0; i < myr_memory_size(ext.of.memory); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Runs name in a new instance of m, `slice` units of fuel at a time. */
+static Outcome run_sliced(myr_module *m, const char *name, int64_t slice)
+{
+	myr_error err;
+	myr_instance *inst = myr_instance_new(m, NULL, 0, &err);
+	assert_non_null(inst);
+	assert_true(
+		myr_instance_start(inst, tu_export(inst, name), NULL, 0, &err));
+	Outcome o = {0};
+	while ((o.status = myr_instance_run(inst, slice)) == MYR_STATUS_READY)
+		o.slices++;
+	if (o.status == MYR_STATUS_DONE) {
+		myr_val r;
+		assert_int_equal(myr_instance_results(inst, &r, 1), 1);
+		o.result = r.of.i32;
+	} else {
+		o.trap = myr_instance_error(inst)->trap;
+	}
+	o.mem_hash = memory_hash(inst);
+	myr_instance_free(inst);
+	return o;
+}
+
+/* Loops with fast copies (tests/wat/fastloop.wat), paused every 1, 37,
+ * 500 or 100,000 units of fuel in compiled code: the check at the loop's
+ * head runs at each resume with that much fuel, so the fast copy runs for
+ * a few iterations, for many, or not at all, and every way must end as
+ * the interpreter's straight run does. */
+static void test_fast_loops_in_slices(void **state)
+{
+	(void)state;
+	if (!have_compiler())
+		skip();
+	static const char *names[] = {
+		"up_ne",      "down_value",   "lt_u_step3",
+		"le_s",	      "gt_u_swapped", "ge_s_eqz",
+		"wrapped",    "oob_midway",   "oob_by_two_bytes",
+		"below_zero", "never_equal",  "lookup",
+		"nested",     "short",	      "with_call",
+		"with_block"};
+	static const int64_t slices[] = {1, 37, 500, 100000};
+	myr_engine *ei = engine_in(MYR_TIER_INTERP);
+	myr_module *mi = tu_load(ei, "fastloop");
+	myr_engine *ec = engine_in(MYR_TIER_COMPILED);
+	myr_module *mc = tu_load(ec, "fastloop");
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		Outcome want = run_sliced(mi, names[i], INT64_MAX / 2);
+		for (size_t k = 0; k < sizeof slices / sizeof *slices; k++) {
+			Outcome got = run_sliced(mc, names[i], slices[k]);
+			if (got.status != want.status ||
+			    got.result != want.result ||
+			    got.trap != want.trap ||
+			    got.mem_hash != want.mem_hash)
+				fail_msg("%s in slices of %lld: status %d/%d, "
+					 "result %d/%d, trap %d/%d, memory "
+					 "%s",
+					 names[i], (long long)slices[k],
+					 got.status, want.status, got.result,
+					 want.result, got.trap, want.trap,
+					 got.mem_hash == want.mem_hash
+						 ? "same"
+						 : "differs");
+		}
+	}
+	/* The fast copy spends fuel as the checked one does: up_ne (300
+	 * iterations of 30 instructions) still pauses every 500 units. */
+	Outcome o = run_sliced(mc, "up_ne", 500);
+	assert_true(o.slices >= 10);
+	myr_module_free(mc);
+	myr_engine_free(ec);
+	myr_module_free(mi);
+	myr_engine_free(ei);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_code_buffers_are_checked),
 		cmocka_unit_test(test_no_writable_code_no_mapping_per_instance),
 		cmocka_unit_test(test_without_the_compiler),
+		cmocka_unit_test(test_fast_loops_in_slices),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

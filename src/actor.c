@@ -85,6 +85,15 @@ enum {
 	NFUNCS
 };
 
+/* A count that each worker keeps on a line of its own, with a plain
+ * store: a message counted with an atomic add on one shared line cost
+ * every send a locked instruction, and that line moved between the
+ * workers on every message between them. The last one is for threads
+ * that are not workers (the host), which add atomically. */
+typedef struct Shard {
+	_Alignas(64) atomic_uint_fast64_t messages;
+} Shard;
+
 struct myr_actors {
 	myr_sched *sched;
 	myr_engine *engine;
@@ -96,7 +105,9 @@ struct myr_actors {
 	uint32_t next_unused;
 	/* live << 32 | waiting forever */
 	atomic_uint_fast64_t counts;
-	atomic_uint_fast64_t spawned, messages, queued, live_peak;
+	atomic_uint_fast64_t spawned, queued, live_peak;
+	Shard *shards;
+	uint32_t nshards;
 	atomic_uint_fast64_t next_ref;
 	Actor *host;
 	pthread_mutex_t host_mu;
@@ -154,6 +165,19 @@ static Actor *lookup(const myr_actors *s, int64_t pid)
 static bool alive(const Actor *a, int64_t pid)
 {
 	return a->state == ACTOR_ALIVE && a->pid == pid;
+}
+
+static void count_message(myr_actors *s)
+{
+	int w = sched_worker_id(s->sched);
+	atomic_uint_fast64_t *c =
+		&s->shards[w >= 0 ? (uint32_t)w : s->nshards - 1].messages;
+	if (w >= 0)
+		atomic_store_explicit(
+			c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
 static void counts_add(myr_actors *s, int64_t live, int64_t waiting)
@@ -370,7 +394,7 @@ static void wake_locked(myr_actors *s, Actor *a)
 static void enqueue_locked(myr_actors *s, Actor *a, Msg *m)
 {
 	mailbox_put(&a->mb, m);
-	atomic_fetch_add_explicit(&s->messages, 1, memory_order_relaxed);
+	count_message(s);
 	if (a->wait && (a->filter == 0 || a->filter == m->tag))
 		wake_locked(s, a);
 }
@@ -389,7 +413,7 @@ static Msg *system_msg(myr_actors *s, int64_t from, int64_t tag,
 static void host_callback(myr_actors *s, Msg *m)
 {
 	atomic_fetch_sub(&s->queued, (uint64_t)m->len + MSG_OVERHEAD);
-	atomic_fetch_add_explicit(&s->messages, 1, memory_order_relaxed);
+	count_message(s);
 	s->cfg.on_message(m->from, m->tag, m->data, m->len, s->cfg.user);
 	free(m);
 }
@@ -863,8 +887,7 @@ static int64_t start_actor(myr_actors *s, myr_instance *inst, myr_func *func,
 	int64_t pid = a->pid;
 	if (m) {
 		mailbox_put(&a->mb, m);
-		atomic_fetch_add_explicit(&s->messages, 1,
-					  memory_order_relaxed);
+		count_message(s);
 	}
 	bool linked = (flags & MYR_SPAWN_LINK) && parent->inst &&
 		      links_add(a, parent->pid);
@@ -936,7 +959,14 @@ static int64_t spawn_from(myr_actors *s, Actor *parent, myr_module *module,
 		     (unsigned long long)s->max_actors);
 		return MYR_SPAWN_FAILED;
 	}
-	myr_instance *inst = myr_instance_new(module, imports, nimports, err);
+	/* Sized for the entry's frame: spawned actors would otherwise each
+	 * move their stack to the heap on their first call. */
+	uint32_t slots =
+		e->index >= m->nfunc_imports
+			? m->funcs[e->index - m->nfunc_imports].frame_slots
+			: 0;
+	myr_instance *inst =
+		instance_new_stack(module, imports, nimports, slots, err);
 	if (!inst)
 		return MYR_SPAWN_FAILED;
 	myr_func *f = instance_func(inst, e->index);
@@ -1259,6 +1289,14 @@ myr_actors *myr_actors_new(myr_sched *sched, const myr_actors_config *cfg)
 	}
 	s->sched = sched;
 	s->engine = sched_engine(sched);
+	s->nshards = sched_workers(sched) + 1;
+	s->shards = aligned_alloc(_Alignof(Shard), s->nshards * sizeof(Shard));
+	if (!s->shards) {
+		free(s->chunks);
+		free(s);
+		return NULL;
+	}
+	memset(s->shards, 0, s->nshards * sizeof(Shard));
 	if (cfg)
 		s->cfg = *cfg;
 	const myr_config *ec = &s->engine->cfg;
@@ -1318,6 +1356,7 @@ void myr_actors_free(myr_actors *s)
 	for (int i = 0; i < NFUNCS; i++)
 		myr_func_free(s->funcs[i]);
 	free(s->chunks);
+	free(s->shards);
 	pthread_mutex_destroy(&s->slot_lock);
 	pthread_mutex_destroy(&s->host_mu);
 	pthread_cond_destroy(&s->host_cv);
@@ -1530,7 +1569,9 @@ void myr_actors_get_stats(const myr_actors *cs, myr_actors_stats *out)
 	out->waiting = c & 0xffffffffu;
 	out->live_peak = atomic_load(&s->live_peak);
 	out->spawned = atomic_load(&s->spawned);
-	out->messages = atomic_load(&s->messages);
+	for (uint32_t i = 0; i < s->nshards; i++)
+		out->messages += atomic_load_explicit(&s->shards[i].messages,
+						      memory_order_relaxed);
 	out->queued_bytes = atomic_load(&s->queued);
 }
 

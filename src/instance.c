@@ -398,7 +398,7 @@ static void carve(myr_instance *inst)
 		inst->tables[i] = &own_tables[i - m->ntable_imports];
 	Exec *ex = &inst->ex;
 	ex->stack = (uint64_t *)(b + m->layout.stack);
-	ex->stack_end = (uint64_t *)(b + m->layout.size);
+	ex->stack_end = (uint64_t *)(b + inst->block_size);
 	ex->stack_inline = true;
 	ex->max_slots = inst->engine->cfg.max_stack_bytes / 8;
 }
@@ -524,6 +524,13 @@ static bool run_start(myr_instance *inst, myr_error *err)
 myr_instance *myr_instance_new(myr_module *m, const myr_extern *imports,
 			       size_t nimports, myr_error *err)
 {
+	return instance_new_stack(m, imports, nimports, 0, err);
+}
+
+myr_instance *instance_new_stack(myr_module *m, const myr_extern *imports,
+				 size_t nimports, uint32_t stack_slots,
+				 myr_error *err)
+{
 	error_clear(err);
 	myr_engine *e = m->engine;
 	if (nimports != m->nimports) {
@@ -540,19 +547,24 @@ myr_instance *myr_instance_new(myr_module *m, const myr_extern *imports,
 		     (unsigned long long)e->cfg.max_instances);
 		return NULL;
 	}
-	myr_instance *inst = alloc_block(e, m->layout.size);
+	/* A block with room for the first frame: one that outgrew the
+	 * block's stack at once would move it to the heap, and carry both. */
+	uint32_t size = m->layout.size;
+	uint64_t want = m->layout.stack + (uint64_t)stack_slots * 8;
+	if (want > size && want <= BLOCK_MAX)
+		size = align_to((uint32_t)want, BLOCK_STEP);
+	myr_instance *inst = alloc_block(e, size);
 	if (!inst) {
 		atomic_fetch_sub(&e->instances_live, 1);
 		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
-		     "out of memory for an instance of %u bytes",
-		     m->layout.size);
+		     "out of memory for an instance of %u bytes", size);
 		return NULL;
 	}
 	/* Everything but the stack starts zeroed. */
 	memset(inst, 0, m->layout.stack);
 	inst->mod = m;
 	inst->engine = e;
-	inst->block_size = m->layout.size;
+	inst->block_size = size;
 	carve(inst);
 	if (m->nglobal_imports) {
 		inst->global_objs = xcalloc(m->nglobals, sizeof(myr_global *));

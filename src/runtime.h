@@ -227,10 +227,18 @@ struct myr_instance {
 	void *wasi;
 	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
 	uint32_t timer_pos;   /* index in its worker's timer heap */
-	uint32_t timer_owner; /* that worker */
+	uint32_t timer_owner; /* that worker, or the one whose park list
+				 holds it */
 	/* Its record in the actor system (actor.h), if it is an actor. */
 	struct Actor *actor;
 };
+
+/* instance.c: myr_instance_new with a value stack of at least stack_slots
+ * in the instance's block (when that stays a small block), for a caller
+ * that knows the frame of the function the instance will start with. */
+myr_instance *instance_new_stack(myr_module *m, const myr_extern *imports,
+				 size_t nimports, uint32_t stack_slots,
+				 myr_error *err);
 
 /* Set by the WASI layer: frees an instance's `wasi` state. */
 extern void (*wasi_free_hook)(myr_instance *inst);
@@ -241,6 +249,10 @@ void sched_wake(struct myr_sched *s, myr_instance *inst);
 void sched_wake_timed(struct myr_sched *s, myr_instance *inst);
 /* The engine a scheduler was made for. */
 myr_engine *sched_engine(struct myr_sched *s);
+/* How many workers it has, and which of them this thread is (-1: none of
+ * them), for state kept per worker that only its thread writes. */
+uint32_t sched_workers(const struct myr_sched *s);
+int sched_worker_id(const struct myr_sched *s);
 
 static inline void exec_enter(Exec *ex, myr_instance *inst)
 {

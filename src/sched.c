@@ -94,6 +94,14 @@ typedef struct Worker {
 	 * the end of its nap. */
 	pthread_cond_t cv;
 	atomic_bool sleeping;
+	/* Instances that parked here without a timer, until
+	 * myr_instance_wake (their timer_owner says where). A list per
+	 * worker under a byte lock of its own: an actor that parks in
+	 * receive and the send that wakes it, on one worker, touch no line
+	 * another worker writes, and workers never wait for each other's
+	 * parks. */
+	atomic_uchar park_lock;
+	myr_instance *parked;
 } Worker;
 
 struct myr_sched {
@@ -125,9 +133,6 @@ struct myr_sched {
 	atomic_int go;
 	pthread_mutex_t end_lock;
 	pthread_cond_t end_cond; /* signalled when the last instance ends */
-	/* Instances parked without a timer, until myr_instance_wake. */
-	pthread_mutex_t park_lock;
-	myr_instance *parked;
 };
 
 /* ------------------------------------------------------------------ */
@@ -482,21 +487,36 @@ void sched_wake_timed(myr_sched *s, myr_instance *inst)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void park_link(myr_sched *s, myr_instance *inst)
+/* A park list is held for a few stores, so a spin is enough. */
+static void park_acquire(Worker *w)
 {
-	inst->park_prev = NULL;
-	inst->park_next = s->parked;
-	if (s->parked)
-		s->parked->park_prev = inst;
-	s->parked = inst;
+	for (unsigned spins = 0;
+	     atomic_exchange_explicit(&w->park_lock, 1, memory_order_acquire);
+	     spins++)
+		if (spins > 64)
+			sched_yield();
 }
 
-static void park_unlink(myr_sched *s, myr_instance *inst)
+static void park_release(Worker *w)
+{
+	atomic_store_explicit(&w->park_lock, 0, memory_order_release);
+}
+
+static void park_link(Worker *w, myr_instance *inst)
+{
+	inst->park_prev = NULL;
+	inst->park_next = w->parked;
+	if (w->parked)
+		w->parked->park_prev = inst;
+	w->parked = inst;
+}
+
+static void park_unlink(Worker *w, myr_instance *inst)
 {
 	if (inst->park_prev)
 		inst->park_prev->park_next = inst->park_next;
 	else
-		s->parked = inst->park_next;
+		w->parked = inst->park_next;
 	if (inst->park_next)
 		inst->park_next->park_prev = inst->park_prev;
 	inst->park_prev = inst->park_next = NULL;
@@ -533,13 +553,17 @@ static void park(Worker *w, myr_instance *inst)
 			timer_take(w, inst->timer_pos);
 		}
 	} else {
-		pthread_mutex_lock(&s->park_lock);
+		/* The owner is written before the CAS that publishes the
+		 * park: a waker that sees PARKED finds the right list, and
+		 * waits on its lock until the instance is in it. */
+		park_acquire(w);
+		inst->timer_owner = w->id;
 		unsigned char expect = WAKE_NONE;
 		bool parked = atomic_compare_exchange_strong(&ex->wake, &expect,
 							     WAKE_PARKED);
 		if (parked)
-			park_link(s, inst);
-		pthread_mutex_unlock(&s->park_lock);
+			park_link(w, inst);
+		park_release(w);
 		if (parked)
 			return;
 	}
@@ -549,10 +573,13 @@ static void park(Worker *w, myr_instance *inst)
 
 void sched_wake(myr_sched *s, myr_instance *inst)
 {
-	pthread_mutex_lock(&s->park_lock);
-	park_unlink(s, inst);
-	pthread_mutex_unlock(&s->park_lock);
-	atomic_store(&inst->ex.wake, WAKE_NONE);
+	/* Only the wake that took PARKED gets here: the instance is ours to
+	 * requeue, and no ordering beyond the queue's is needed. */
+	Worker *pw = &s->w[inst->timer_owner];
+	park_acquire(pw);
+	park_unlink(pw, inst);
+	park_release(pw);
+	atomic_store_explicit(&inst->ex.wake, WAKE_NONE, memory_order_relaxed);
 	inst->ex.status = MYR_STATUS_READY;
 	inst->ex.resumed = true;
 	/* Woken by an instance this thread runs (a message, say): onto this
@@ -822,6 +849,17 @@ myr_engine *sched_engine(myr_sched *s)
 	return s->engine;
 }
 
+uint32_t sched_workers(const myr_sched *s)
+{
+	return s->nw;
+}
+
+int sched_worker_id(const myr_sched *s)
+{
+	const Worker *w = this_worker;
+	return w && w->s == s ? (int)w->id : -1;
+}
+
 myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 {
 	myr_sched *s = calloc(1, sizeof *s);
@@ -837,7 +875,6 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 	if (!s->cfg.slice_ns)
 		s->cfg.slice_ns = 1000;
 	s->nw = s->cfg.threads;
-	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_mutex_init(&s->end_lock, NULL);
 	pthread_cond_init(&s->end_cond, NULL);
 	s->w = calloc(s->nw, sizeof *s->w);
@@ -881,7 +918,6 @@ void myr_sched_free(myr_sched *s)
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->cv);
 	}
-	pthread_mutex_destroy(&s->park_lock);
 	pthread_mutex_destroy(&s->end_lock);
 	pthread_cond_destroy(&s->end_cond);
 	free(s->w);
@@ -1060,17 +1096,20 @@ void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 				fn(inst, user);
 		}
 	}
-	pthread_mutex_lock(&s->park_lock);
-	while (s->parked) {
-		myr_instance *inst = s->parked;
-		park_unlink(s, inst);
-		atomic_store(&inst->ex.wake, WAKE_NONE);
-		inst->ex.status = MYR_STATUS_READY;
-		atomic_fetch_sub(&s->remaining, 1);
-		if (fn)
-			fn(inst, user);
+	for (uint32_t i = 0; i < s->nw; i++) {
+		Worker *w = &s->w[i];
+		park_acquire(w);
+		while (w->parked) {
+			myr_instance *inst = w->parked;
+			park_unlink(w, inst);
+			atomic_store(&inst->ex.wake, WAKE_NONE);
+			inst->ex.status = MYR_STATUS_READY;
+			atomic_fetch_sub(&s->remaining, 1);
+			if (fn)
+				fn(inst, user);
+		}
+		park_release(w);
 	}
-	pthread_mutex_unlock(&s->park_lock);
 }
 
 static void note_slices(const myr_instance *inst, uint64_t *min, uint64_t *max)
@@ -1101,11 +1140,11 @@ static void held_slices(myr_sched *s, uint64_t *min, uint64_t *max)
 			if (w->wakes[k]->timer_pos == NOT_IN_HEAP)
 				note_slices(w->wakes[k], min, max);
 		pthread_mutex_unlock(&w->lock);
+		park_acquire(w);
+		for (const myr_instance *p = w->parked; p; p = p->park_next)
+			note_slices(p, min, max);
+		park_release(w);
 	}
-	pthread_mutex_lock(&s->park_lock);
-	for (const myr_instance *p = s->parked; p; p = p->park_next)
-		note_slices(p, min, max);
-	pthread_mutex_unlock(&s->park_lock);
 }
 
 static double percentile(const uint64_t *hist, uint64_t total, double p)

@@ -1511,9 +1511,12 @@ int myr_actors_receive(myr_actors *s, int64_t filter, void *buf, size_t cap,
 			}
 			return (int)n;
 		}
-		/* Senders wake the host only when it says it waits. */
+		/* Senders wake the host only when it says it waits. Several
+		 * threads may wait at once, each for its own tag: any message
+		 * wakes them all and each looks for its own (with one's
+		 * filter here, another would sleep through its message). */
 		h->wait = WAIT_TIMED;
-		h->filter = filter;
+		h->filter = 0;
 		unlock(h);
 		uint64_t now = mono_ns();
 		if (timeout_ns == 0 || (timeout_ns > 0 && now >= deadline))
@@ -1537,9 +1540,8 @@ int myr_actors_receive(myr_actors *s, int64_t filter, void *buf, size_t cap,
 		}
 		pthread_mutex_unlock(&s->host_mu);
 	}
-	lock(h);
-	h->wait = WAIT_NO;
-	unlock(h);
+	/* h->wait stays set: another thread may still be waiting, and
+	 * the next message clears it (wake_locked). */
 	return MYR_RECEIVE_TIMEOUT;
 }
 

@@ -215,20 +215,26 @@ struct myr_instance {
 	/* Global objects: imported ones, and exported ones created on
 	 * demand by myr_instance_export (allocated when first needed). */
 	myr_global **global_objs;
-	myr_instance *next_orphan; /* see keep_until_module_free */
-	uint32_t block_size;	   /* bytes of the block, for freeing it */
+	union {
+		myr_instance *next_orphan; /* see keep_until_module_free */
+		/* sched.c: in a full inbox's overflow list (an instance the
+		 * scheduler holds was never an orphan). */
+		myr_instance *over_next;
+	};
+	uint32_t block_size; /* bytes of the block, for freeing it */
 	/* For whoever runs the instance (the scheduler). */
 	void *user;
 	uint64_t user_index;
 	uint32_t slices;
+	uint32_t reg_owner;	 /* the worker whose registry holds it */
 	struct myr_sched *sched; /* the scheduler it was added to */
 	/* Per-instance state of the WASI layer (wasi.c), created on first
 	 * use and freed with the instance through wasi_free_hook. */
 	void *wasi;
-	myr_instance *park_prev, *park_next; /* the scheduler's parked list */
+	/* The scheduler's registry of the instances added through a worker. */
+	myr_instance *reg_prev, *reg_next;
 	uint32_t timer_pos;   /* index in its worker's timer heap */
-	uint32_t timer_owner; /* that worker, or the one whose park list
-				 holds it */
+	uint32_t timer_owner; /* that worker */
 	/* Its record in the actor system (actor.h), if it is an actor. */
 	struct Actor *actor;
 };

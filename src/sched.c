@@ -71,8 +71,7 @@ typedef struct Worker {
 	myr_instance **in;
 	size_t nin, capin;
 	/* When the inbox array cannot grow: instances linked through their
-	 * park_next (an instance in an inbox is not parked), so that handing
-	 * one over never fails. */
+	 * over_next, so that handing one over never fails. */
 	myr_instance *over_head, *over_tail;
 	atomic_size_t nin_hint;
 	myr_instance **wakes;
@@ -94,14 +93,15 @@ typedef struct Worker {
 	 * the end of its nap. */
 	pthread_cond_t cv;
 	atomic_bool sleeping;
-	/* Instances that parked here without a timer, until
-	 * myr_instance_wake (their timer_owner says where). A list per
-	 * worker under a byte lock of its own: an actor that parks in
-	 * receive and the send that wakes it, on one worker, touch no line
-	 * another worker writes, and workers never wait for each other's
-	 * parks. */
-	atomic_uchar park_lock;
-	myr_instance *parked;
+	/* Every instance added through this worker until it finishes or is
+	 * drained (its reg_owner says which worker): what myr_sched_drain
+	 * finds parked instances by, as it finds the others in queues and
+	 * heaps. Linked on add and unlinked on finish, under a byte lock of
+	 * its own, so that parking and waking (an actor's every receive
+	 * that waits, and the send that answers it) do no list work and
+	 * touch no line but the instance's. */
+	atomic_uchar reg_lock;
+	myr_instance *reg;
 } Worker;
 
 struct myr_sched {
@@ -221,9 +221,9 @@ static void inbox_put(Worker *w, myr_instance **items, size_t n)
 		w->nin += n;
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			items[i]->park_next = NULL;
+			items[i]->over_next = NULL;
 			if (w->over_tail)
-				w->over_tail->park_next = items[i];
+				w->over_tail->over_next = items[i];
 			else
 				w->over_head = items[i];
 			w->over_tail = items[i];
@@ -280,8 +280,8 @@ static void inbox_drain(Worker *w)
 			pthread_mutex_unlock(&w->lock);
 			return;
 		}
-		w->over_head = inst->park_next;
-		inst->park_next = NULL;
+		w->over_head = inst->over_next;
+		inst->over_next = NULL;
 	}
 	w->over_tail = NULL;
 	atomic_store_explicit(&w->nin_hint, 0, memory_order_relaxed);
@@ -487,39 +487,51 @@ void sched_wake_timed(myr_sched *s, myr_instance *inst)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* A park list is held for a few stores, so a spin is enough. */
-static void park_acquire(Worker *w)
+/* A registry is held for a few stores, so a spin is enough. */
+static void reg_acquire(Worker *w)
 {
 	for (unsigned spins = 0;
-	     atomic_exchange_explicit(&w->park_lock, 1, memory_order_acquire);
+	     atomic_exchange_explicit(&w->reg_lock, 1, memory_order_acquire);
 	     spins++)
 		if (spins > 64)
 			sched_yield();
 }
 
-static void park_release(Worker *w)
+static void reg_release(Worker *w)
 {
-	atomic_store_explicit(&w->park_lock, 0, memory_order_release);
+	atomic_store_explicit(&w->reg_lock, 0, memory_order_release);
 }
 
-static void park_link(Worker *w, myr_instance *inst)
+static void reg_link(Worker *w, myr_instance *inst)
 {
-	inst->park_prev = NULL;
-	inst->park_next = w->parked;
-	if (w->parked)
-		w->parked->park_prev = inst;
-	w->parked = inst;
+	reg_acquire(w);
+	inst->reg_owner = w->id;
+	inst->reg_prev = NULL;
+	inst->reg_next = w->reg;
+	if (w->reg)
+		w->reg->reg_prev = inst;
+	w->reg = inst;
+	reg_release(w);
 }
 
-static void park_unlink(Worker *w, myr_instance *inst)
+/* Under the owner's reg_lock. */
+static void reg_unlink_locked(Worker *w, myr_instance *inst)
 {
-	if (inst->park_prev)
-		inst->park_prev->park_next = inst->park_next;
+	if (inst->reg_prev)
+		inst->reg_prev->reg_next = inst->reg_next;
 	else
-		w->parked = inst->park_next;
-	if (inst->park_next)
-		inst->park_next->park_prev = inst->park_prev;
-	inst->park_prev = inst->park_next = NULL;
+		w->reg = inst->reg_next;
+	if (inst->reg_next)
+		inst->reg_next->reg_prev = inst->reg_prev;
+	inst->reg_prev = inst->reg_next = NULL;
+}
+
+static void reg_unlink(myr_sched *s, myr_instance *inst)
+{
+	Worker *w = &s->w[inst->reg_owner];
+	reg_acquire(w);
+	reg_unlink_locked(w, inst);
+	reg_release(w);
 }
 
 static uint64_t mono_ns(void)
@@ -553,18 +565,11 @@ static void park(Worker *w, myr_instance *inst)
 			timer_take(w, inst->timer_pos);
 		}
 	} else {
-		/* The owner is written before the CAS that publishes the
-		 * park: a waker that sees PARKED finds the right list, and
-		 * waits on its lock until the instance is in it. */
-		park_acquire(w);
-		inst->timer_owner = w->id;
+		/* Nothing holds it now but its registry: the wake that takes
+		 * PARKED from here requeues it. */
 		unsigned char expect = WAKE_NONE;
-		bool parked = atomic_compare_exchange_strong(&ex->wake, &expect,
-							     WAKE_PARKED);
-		if (parked)
-			park_link(w, inst);
-		park_release(w);
-		if (parked)
+		if (atomic_compare_exchange_strong(&ex->wake, &expect,
+						   WAKE_PARKED))
 			return;
 	}
 	atomic_store(&ex->wake, WAKE_NONE); /* woken while running */
@@ -575,10 +580,6 @@ void sched_wake(myr_sched *s, myr_instance *inst)
 {
 	/* Only the wake that took PARKED gets here: the instance is ours to
 	 * requeue, and no ordering beyond the queue's is needed. */
-	Worker *pw = &s->w[inst->timer_owner];
-	park_acquire(pw);
-	park_unlink(pw, inst);
-	park_release(pw);
 	atomic_store_explicit(&inst->ex.wake, WAKE_NONE, memory_order_relaxed);
 	inst->ex.status = MYR_STATUS_READY;
 	inst->ex.resumed = true;
@@ -615,7 +616,7 @@ static void gather(myr_sched *s, Worker *w)
 			inbox_put(w0, &in[i], 1);
 	free(in);
 	while (over) {
-		myr_instance *next = over->park_next;
+		myr_instance *next = over->over_next;
 		if (!qpush(w0, over))
 			inbox_put(w0, &over, 1);
 		over = next;
@@ -676,6 +677,7 @@ static void finish(Worker *w, myr_instance *inst, int rc)
 					      ? &w->exited
 					      : &w->trapped;
 	atomic_fetch_add_explicit(count, 1, memory_order_relaxed);
+	reg_unlink(s, inst);
 	/* An actor's instance belongs to the actor system, which frees it. */
 	if (inst->actor)
 		actor_finished(inst, (myr_status)inst->ex.status);
@@ -938,13 +940,19 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 	       !atomic_compare_exchange_weak(&s->live_peak, &peak, live))
 		;
 	if (atomic_load(&s->running)) {
-		/* Spawned by an instance this thread runs: onto its queue. */
+		/* Spawned by an instance this thread runs: onto its queue
+		 * and into its registry. Registered first: it may run, and
+		 * finish, as soon as it is queued elsewhere. */
 		Worker *here = this_worker;
-		if (!(here && here->s == s && qpush(here, inst)))
+		bool mine = here && here->s == s;
+		reg_link(mine ? here : w, inst);
+		if (!(mine && qpush(here, inst)))
 			inbox_put(w, &inst, 1);
 		return true;
 	}
+	reg_link(w, inst);
 	if (!qpush(w, inst)) {
+		reg_unlink(s, inst);
 		atomic_fetch_sub(&s->remaining, 1);
 		atomic_fetch_sub(&s->added, 1);
 		return false;
@@ -1054,61 +1062,35 @@ void myr_sched_run(myr_sched *s)
 void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),
 		     void *user)
 {
+	/* Every instance still here is in a registry, wherever else it is
+	 * (a queue, an inbox, a heap, parked): empty the rest, then hand
+	 * back what the registries hold. */
 	for (uint32_t i = 0; i < s->nw; i++) {
 		Worker *w = &s->w[i];
-		inbox_drain(w);
-		while (qlen(w)) {
-			myr_instance *inst = qpop(w);
-			atomic_fetch_sub(&s->remaining, 1);
-			if (fn)
-				fn(inst, user);
-		}
-		/* What the queue had no room for. */
+		w->head = w->tail = 0;
+		w->ntimers = 0;
 		pthread_mutex_lock(&w->lock);
-		size_t nin = w->nin;
-		myr_instance **in = w->in, *over = w->over_head;
-		w->in = NULL;
-		w->nin = w->capin = 0;
+		w->nin = w->nwakes = 0;
 		w->over_head = w->over_tail = NULL;
 		atomic_store(&w->nin_hint, 0);
+		atomic_store(&w->nwakes_hint, 0);
 		pthread_mutex_unlock(&w->lock);
-		for (size_t k = 0; k < nin; k++) {
-			atomic_fetch_sub(&s->remaining, 1);
-			if (fn)
-				fn(in[k], user);
-		}
-		free(in);
-		while (over) {
-			myr_instance *next = over->park_next;
-			over->park_next = NULL;
-			atomic_fetch_sub(&s->remaining, 1);
-			if (fn)
-				fn(over, user);
-			over = next;
-		}
-		wakes_drain(w);
-		while (w->ntimers) {
-			myr_instance *inst = timer_take(w, 0);
-			atomic_store(&inst->ex.wake, WAKE_NONE);
-			inst->ex.status = MYR_STATUS_READY;
-			atomic_fetch_sub(&s->remaining, 1);
-			if (fn)
-				fn(inst, user);
-		}
 	}
 	for (uint32_t i = 0; i < s->nw; i++) {
 		Worker *w = &s->w[i];
-		park_acquire(w);
-		while (w->parked) {
-			myr_instance *inst = w->parked;
-			park_unlink(w, inst);
+		reg_acquire(w);
+		while (w->reg) {
+			myr_instance *inst = w->reg;
+			reg_unlink_locked(w, inst);
+			inst->timer_pos = NOT_IN_HEAP;
 			atomic_store(&inst->ex.wake, WAKE_NONE);
-			inst->ex.status = MYR_STATUS_READY;
+			if (inst->ex.status == MYR_STATUS_BLOCKED)
+				inst->ex.status = MYR_STATUS_READY;
 			atomic_fetch_sub(&s->remaining, 1);
 			if (fn)
 				fn(inst, user);
 		}
-		park_release(w);
+		reg_release(w);
 	}
 }
 
@@ -1125,25 +1107,10 @@ static void held_slices(myr_sched *s, uint64_t *min, uint64_t *max)
 {
 	for (uint32_t i = 0; i < s->nw; i++) {
 		Worker *w = &s->w[i];
-		for (size_t k = w->head; k != w->tail; k++)
-			note_slices(w->q[k & (w->cap - 1)], min, max);
-		for (size_t k = 0; k < w->ntimers; k++)
-			note_slices(w->timers[k].inst, min, max);
-		pthread_mutex_lock(&w->lock);
-		for (size_t k = 0; k < w->nin; k++)
-			note_slices(w->in[k], min, max);
-		for (const myr_instance *p = w->over_head; p; p = p->park_next)
+		reg_acquire(w);
+		for (const myr_instance *p = w->reg; p; p = p->reg_next)
 			note_slices(p, min, max);
-		/* A wake in flight may have taken its instance out of the
-		 * heap already. */
-		for (size_t k = 0; k < w->nwakes; k++)
-			if (w->wakes[k]->timer_pos == NOT_IN_HEAP)
-				note_slices(w->wakes[k], min, max);
-		pthread_mutex_unlock(&w->lock);
-		park_acquire(w);
-		for (const myr_instance *p = w->parked; p; p = p->park_next)
-			note_slices(p, min, max);
-		park_release(w);
+		reg_release(w);
 	}
 }
 

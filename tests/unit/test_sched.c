@@ -134,15 +134,26 @@ static uint64_t boom_expect(uint64_t id)
 	return id + 1;
 }
 
+static uint64_t mono_ns(void);
+
 typedef struct Stopper {
 	myr_sched *s;
 	uint64_t after;
+	uint64_t give_up_ns; /* 0 until the first progress report */
 } Stopper;
 
+/* Stops once `after` slices have run and every instance has had one (on
+ * a loaded machine a worker's thread can wait tens of milliseconds for a
+ * CPU while the other runs everything), or after 20 s regardless, so
+ * that a broken count fails the assertions instead of hanging. */
 static void stop_after(const myr_sched_stats *st, void *user)
 {
 	Stopper *p = user;
-	if (st->slices >= p->after)
+	uint64_t now = mono_ns();
+	if (!p->give_up_ns)
+		p->give_up_ns = now + 20000000000ull;
+	if ((st->slices >= p->after && st->slices_per_instance_min >= 1) ||
+	    now > p->give_up_ns)
 		myr_sched_stop(p->s);
 }
 

@@ -85,14 +85,39 @@ enum {
 	NFUNCS
 };
 
-/* A count that each worker keeps on a line of its own, with a plain
- * store: a message counted with an atomic add on one shared line cost
- * every send a locked instruction, and that line moved between the
- * workers on every message between them. The last one is for threads
+/* Counts that each worker keeps on a line of its own, with plain
+ * stores: counted with atomic adds on one shared line, they cost every
+ * send and receive locked instructions, and the line moved between the
+ * workers on every message between them. The last shard is for threads
  * that are not workers (the host), which add atomically. */
 typedef struct Shard {
 	_Alignas(64) atomic_uint_fast64_t messages;
+	/* Bytes this worker queued less those it took out, not yet moved
+	 * to queued_base: never more than QUEUED_FLUSH either way. */
+	atomic_int_fast64_t queued;
+	/* Blocks of small messages (mailbox.c) kept for reuse. */
+	Msg *cache;
+	uint32_t ncache;
 } Shard;
+
+/* Small messages are the blocks of one size that msg_new makes for
+ * them: a worker keeps the ones it frees and takes them again for its
+ * sends, so a send and the receive that takes it cost no malloc and no
+ * free. What a worker frees beyond two batches goes to the depot, where
+ * a worker that runs out takes a batch (a collector's frees feed its
+ * senders), up to a bound, beyond which blocks go back to malloc. Every
+ * block is malloc's, so a thread that is no worker frees it with free. */
+enum { MSG_BATCH = 64, MSG_DEPOT_MAX = 1 << 16 };
+
+/* Bytes queued in all mailboxes are queued_base plus every shard's
+ * queued. A worker changes its shard and moves it to the base once it
+ * passes QUEUED_FLUSH, so most sends and receives write no shared line;
+ * the limit check counts every shard as full (queued_slack), so the
+ * total never passes max_queued, and a send may be refused up to that
+ * much early. Below QUEUED_EXACT, where that would show, and for
+ * messages above QUEUED_SMALL, every change goes to the base at once. */
+enum { QUEUED_FLUSH = 64 << 10, QUEUED_SMALL = 16 << 10 };
+#define QUEUED_EXACT ((uint64_t)64 << 20)
 
 struct myr_actors {
 	myr_sched *sched;
@@ -105,9 +130,14 @@ struct myr_actors {
 	uint32_t next_unused;
 	/* live << 32 | waiting forever */
 	atomic_uint_fast64_t counts;
-	atomic_uint_fast64_t spawned, queued, live_peak;
+	atomic_uint_fast64_t spawned, live_peak;
 	Shard *shards;
 	uint32_t nshards;
+	atomic_int_fast64_t queued_base;
+	int64_t queued_slack; /* 0: every change goes to the base */
+	pthread_mutex_t depot_lock;
+	Msg *depot;
+	uint32_t ndepot;
 	atomic_uint_fast64_t next_ref;
 	Actor *host;
 	pthread_mutex_t host_mu;
@@ -178,6 +208,133 @@ static void count_message(myr_actors *s)
 			memory_order_relaxed);
 	else
 		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* A message like msg_new's, from this worker's blocks when it can. */
+static Msg *msg_get(myr_actors *s, int64_t from, int64_t tag, const void *data,
+		    uint32_t len)
+{
+	int w = len <= MSG_SMALL ? sched_worker_id(s->sched) : -1;
+	if (w < 0)
+		return msg_new(from, tag, data, len);
+	Shard *sh = &s->shards[w];
+	if (!sh->cache && s->depot) {
+		pthread_mutex_lock(&s->depot_lock);
+		Msg *last = s->depot;
+		uint32_t k = 1;
+		while (last && last->next && k < MSG_BATCH) {
+			last = last->next;
+			k++;
+		}
+		if (last) {
+			sh->cache = s->depot;
+			s->depot = last->next;
+			s->ndepot -= k;
+			last->next = NULL;
+			sh->ncache = k;
+		}
+		pthread_mutex_unlock(&s->depot_lock);
+	}
+	Msg *m = sh->cache;
+	if (!m)
+		return msg_new(from, tag, data, len);
+	sh->cache = m->next;
+	sh->ncache--;
+	m->next = NULL;
+	m->from = from;
+	m->tag = tag;
+	m->len = len;
+	if (len)
+		memcpy(m->data, data, len);
+	return m;
+}
+
+/* Frees a message taken out of a mailbox. */
+static void msg_put(myr_actors *s, Msg *m)
+{
+	int w = m->len <= MSG_SMALL ? sched_worker_id(s->sched) : -1;
+	if (w < 0) {
+		free(m);
+		return;
+	}
+	Shard *sh = &s->shards[w];
+	m->next = sh->cache;
+	sh->cache = m;
+	if (++sh->ncache <= 2 * MSG_BATCH)
+		return;
+	Msg *first = sh->cache, *last = first;
+	for (uint32_t k = 1; k < MSG_BATCH; k++)
+		last = last->next;
+	sh->cache = last->next;
+	sh->ncache -= MSG_BATCH;
+	pthread_mutex_lock(&s->depot_lock);
+	bool room = s->ndepot < MSG_DEPOT_MAX;
+	if (room) {
+		last->next = s->depot;
+		s->depot = first;
+		s->ndepot += MSG_BATCH;
+	}
+	pthread_mutex_unlock(&s->depot_lock);
+	if (!room) {
+		last->next = NULL;
+		mailbox_free_list(first);
+	}
+}
+
+/* This worker's share of the queued bytes, or NULL to use the base. */
+static atomic_int_fast64_t *queued_shard(myr_actors *s, uint64_t n)
+{
+	if (!s->queued_slack || n > QUEUED_SMALL)
+		return NULL;
+	int w = sched_worker_id(s->sched);
+	return w >= 0 ? &s->shards[w].queued : NULL;
+}
+
+/* Counts n more bytes queued (fewer if negative), whatever the limit. */
+static void queued_add(myr_actors *s, int64_t n)
+{
+	atomic_int_fast64_t *q = queued_shard(s, (uint64_t)(n < 0 ? -n : n));
+	if (!q) {
+		atomic_fetch_add(&s->queued_base, n);
+		return;
+	}
+	int64_t v = atomic_load_explicit(q, memory_order_relaxed) + n;
+	if (v > QUEUED_FLUSH || v < -QUEUED_FLUSH) {
+		atomic_fetch_add(&s->queued_base, v);
+		v = 0;
+	}
+	atomic_store_explicit(q, v, memory_order_relaxed);
+}
+
+/* Counts n more bytes queued if the total stays within max_queued;
+ * false, and nothing counted, if it would not. */
+static bool queued_take(myr_actors *s, uint64_t n)
+{
+	int64_t limit = (int64_t)(s->max_queued - (uint64_t)s->queued_slack);
+	atomic_int_fast64_t *q = queued_shard(s, n);
+	if (!q) {
+		if (atomic_fetch_add(&s->queued_base, (int64_t)n) +
+			    (int64_t)n <=
+		    limit)
+			return true;
+		atomic_fetch_sub(&s->queued_base, (int64_t)n);
+		return false;
+	}
+	if (atomic_load_explicit(&s->queued_base, memory_order_relaxed) +
+		    atomic_load_explicit(q, memory_order_relaxed) + (int64_t)n >
+	    limit)
+		return false;
+	queued_add(s, (int64_t)n);
+	return true;
+}
+
+static uint64_t queued_total(myr_actors *s)
+{
+	int64_t t = atomic_load(&s->queued_base);
+	for (uint32_t i = 0; i < s->nshards; i++)
+		t += atomic_load_explicit(&s->shards[i].queued,
+					  memory_order_relaxed);
+	return t > 0 ? (uint64_t)t : 0;
 }
 
 static void counts_add(myr_actors *s, int64_t live, int64_t waiting)
@@ -404,18 +561,18 @@ static void enqueue_locked(myr_actors *s, Actor *a, Msg *m)
 static Msg *system_msg(myr_actors *s, int64_t from, int64_t tag,
 		       const uint8_t *p, uint32_t len)
 {
-	Msg *m = msg_new(from, tag, p, len);
+	Msg *m = msg_get(s, from, tag, p, len);
 	if (m)
-		atomic_fetch_add(&s->queued, (uint64_t)len + MSG_OVERHEAD);
+		queued_add(s, (int64_t)len + MSG_OVERHEAD);
 	return m;
 }
 
 static void host_callback(myr_actors *s, Msg *m)
 {
-	atomic_fetch_sub(&s->queued, (uint64_t)m->len + MSG_OVERHEAD);
+	queued_add(s, -((int64_t)m->len + MSG_OVERHEAD));
 	count_message(s);
 	s->cfg.on_message(m->from, m->tag, m->data, m->len, s->cfg.user);
-	free(m);
+	msg_put(s, m);
 }
 
 /* Under t's lock: t is to end with reason (the first reason wins). */
@@ -496,28 +653,25 @@ static int send_msg(myr_actors *s, int64_t from, int64_t to, int64_t tag,
 	Actor *t = lookup(s, to);
 	if (!t)
 		return 0;
-	Msg *m = msg_new(from, tag, data, (uint32_t)len);
+	Msg *m = msg_get(s, from, tag, data, (uint32_t)len);
 	if (!m)
 		return MYR_SEND_FULL;
 	uint64_t cost = (uint64_t)len + MSG_OVERHEAD;
 	lock(t);
 	if (!alive(t, to)) {
 		unlock(t);
-		free(m);
+		msg_put(s, m);
 		return 0;
 	}
 	if (!t->inst && s->cfg.on_message) {
 		unlock(t);
-		atomic_fetch_add(&s->queued, cost);
+		queued_add(s, (int64_t)cost);
 		host_callback(s, m);
 		return 0;
 	}
-	if (t->mb.bytes + cost > s->max_mailbox ||
-	    atomic_fetch_add(&s->queued, cost) + cost > s->max_queued) {
-		if (t->mb.bytes + cost <= s->max_mailbox)
-			atomic_fetch_sub(&s->queued, cost);
+	if (t->mb.bytes + cost > s->max_mailbox || !queued_take(s, cost)) {
 		unlock(t);
-		free(m);
+		msg_put(s, m);
 		return MYR_SEND_FULL;
 	}
 	enqueue_locked(s, t, m);
@@ -570,7 +724,7 @@ static int do_demonitor(myr_actors *s, Actor *me, int64_t ref)
 	int64_t self = me->pid;
 	unlock(me);
 	if (dropped)
-		atomic_fetch_sub(&s->queued, bytes);
+		queued_add(s, -(int64_t)bytes);
 	Actor *t = held ? lookup(s, target) : NULL;
 	if (t) {
 		lock(t);
@@ -817,7 +971,7 @@ static void actor_end(Actor *a, myr_instance *inst, int32_t reason)
 		inst->actor = NULL;
 		myr_instance_free(inst);
 	}
-	atomic_fetch_sub(&s->queued, mailbox_clear(&mb));
+	queued_add(s, -(int64_t)mailbox_clear(&mb));
 	if (x) {
 		if (x->name)
 			names_remove(s, x->name, x->name_len, pid);
@@ -862,8 +1016,7 @@ static int64_t start_actor(myr_actors *s, myr_instance *inst, myr_func *func,
 			   myr_error *err)
 {
 	uint64_t cost = msg ? (uint64_t)len + MSG_OVERHEAD : 0;
-	if (msg && atomic_fetch_add(&s->queued, cost) + cost > s->max_queued) {
-		atomic_fetch_sub(&s->queued, cost);
+	if (msg && !queued_take(s, cost)) {
 		myr_instance_free(inst);
 		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
 		     "the mailboxes are full (max_queued_bytes)");
@@ -871,10 +1024,10 @@ static int64_t start_actor(myr_actors *s, myr_instance *inst, myr_func *func,
 	}
 	Msg *m = NULL;
 	Actor *a = NULL;
-	if ((msg && !(m = msg_new(parent->pid, 0, msg, (uint32_t)len))) ||
+	if ((msg && !(m = msg_get(s, parent->pid, 0, msg, (uint32_t)len))) ||
 	    !(a = slot_alloc(s, true))) {
 		if (msg)
-			atomic_fetch_sub(&s->queued, cost);
+			queued_add(s, -(int64_t)cost);
 		free(m);
 		myr_instance_free(inst);
 		fail(err, MYR_ERR_RESOURCE, MYR_NO_OFFSET, MYR_NO_FUNC,
@@ -1113,9 +1266,8 @@ ACTOR_FN(g_receive)
 			memcpy(buf, m->data, n);
 			put_le64(info, m->from);
 			put_le64(info + 8, m->tag);
-			atomic_fetch_sub(&s->queued,
-					 (uint64_t)n + MSG_OVERHEAD);
-			free(m);
+			queued_add(s, -((int64_t)n + MSG_OVERHEAD));
+			msg_put(s, m);
 		}
 		a[0] = n;
 		return MYR_HOST_OK;
@@ -1304,11 +1456,15 @@ myr_actors *myr_actors_new(myr_sched *sched, const myr_actors_config *cfg)
 	s->max_mailbox = ec->max_mailbox_bytes;
 	s->max_queued = ec->max_queued_bytes;
 	s->max_actors = MIN(ec->max_actors, (uint64_t)MAX_SLOTS - 2);
+	uint64_t slack = (uint64_t)(s->nshards - 1) * 2 * QUEUED_FLUSH;
+	if (s->max_queued >= QUEUED_EXACT && s->max_queued >= 4 * slack)
+		s->queued_slack = (int64_t)slack;
 	s->next_ref = 1;
 	pthread_mutex_init(&s->slot_lock, NULL);
 	pthread_mutex_init(&s->host_mu, NULL);
 	pthread_cond_init(&s->host_cv, NULL);
 	pthread_mutex_init(&s->names_lock, NULL);
+	pthread_mutex_init(&s->depot_lock, NULL);
 	s->host = slot_alloc(s, false);
 	bool ok = s->host != NULL;
 	if (ok) {
@@ -1356,7 +1512,11 @@ void myr_actors_free(myr_actors *s)
 	for (int i = 0; i < NFUNCS; i++)
 		myr_func_free(s->funcs[i]);
 	free(s->chunks);
+	for (uint32_t i = 0; s->shards && i < s->nshards; i++)
+		mailbox_free_list(s->shards[i].cache);
+	mailbox_free_list(s->depot);
 	free(s->shards);
+	pthread_mutex_destroy(&s->depot_lock);
 	pthread_mutex_destroy(&s->slot_lock);
 	pthread_mutex_destroy(&s->host_mu);
 	pthread_cond_destroy(&s->host_cv);
@@ -1505,8 +1665,7 @@ int myr_actors_receive(myr_actors *s, int64_t filter, void *buf, size_t cap,
 					*from = m->from;
 				if (tag)
 					*tag = m->tag;
-				atomic_fetch_sub(&s->queued,
-						 (uint64_t)n + MSG_OVERHEAD);
+				queued_add(s, -((int64_t)n + MSG_OVERHEAD));
 				free(m);
 			}
 			return (int)n;
@@ -1574,7 +1733,7 @@ void myr_actors_get_stats(const myr_actors *cs, myr_actors_stats *out)
 	for (uint32_t i = 0; i < s->nshards; i++)
 		out->messages += atomic_load_explicit(&s->shards[i].messages,
 						      memory_order_relaxed);
-	out->queued_bytes = atomic_load(&s->queued);
+	out->queued_bytes = queued_total(s);
 }
 
 uint64_t myr_actors_deadlocked(myr_actors *s, int64_t *pids, size_t max)

@@ -18,8 +18,10 @@ typedef struct Msg {
 	uint8_t data[];
 } Msg;
 
-/* What a message costs against the limits: its payload and a header. */
-enum { MSG_OVERHEAD = 32 };
+/* What a message costs against the limits: its payload and a header.
+ * Messages of up to MSG_SMALL bytes all take blocks of the same size,
+ * which actor.c reuses. */
+enum { MSG_OVERHEAD = 32, MSG_SMALL = 32 };
 
 /* A FIFO of messages. Empty, it is three zero words and owns nothing. */
 typedef struct Mailbox {
@@ -38,6 +40,8 @@ void mailbox_take(Mailbox *mb, Msg **link, Msg *m);
 bool mailbox_drop_down(Mailbox *mb, int64_t ref, uint64_t *bytes);
 /* Frees every message; returns the bytes they counted. */
 uint64_t mailbox_clear(Mailbox *mb);
+/* Frees a list of messages linked through next. */
+void mailbox_free_list(Msg *m);
 
 /* A monitor, seen from either end: the ref and the pid at the other. */
 typedef struct Mon {

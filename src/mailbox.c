@@ -10,7 +10,7 @@
 
 Msg *msg_new(int64_t from, int64_t tag, const void *data, uint32_t len)
 {
-	Msg *m = malloc(sizeof *m + len);
+	Msg *m = malloc(sizeof *m + (len <= MSG_SMALL ? MSG_SMALL : len));
 	if (!m)
 		return NULL;
 	m->next = NULL;
@@ -75,13 +75,17 @@ bool mailbox_drop_down(Mailbox *mb, int64_t ref, uint64_t *bytes)
 uint64_t mailbox_clear(Mailbox *mb)
 {
 	uint64_t bytes = mb->bytes;
-	Msg *m = mb->head;
+	mailbox_free_list(mb->head);
+	mb->head = mb->tail = NULL;
+	mb->bytes = 0;
+	return bytes;
+}
+
+void mailbox_free_list(Msg *m)
+{
 	while (m) {
 		Msg *next = m->next;
 		free(m);
 		m = next;
 	}
-	mb->head = mb->tail = NULL;
-	mb->bytes = 0;
-	return bytes;
 }

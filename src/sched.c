@@ -727,6 +727,9 @@ static void prefetch_state(const myr_instance *inst)
 	__builtin_prefetch(fp + 8);
 	if (inst->ex.mem)
 		__builtin_prefetch(inst->ex.mem->base);
+	/* An actor's first act is a receive or a send: its record. */
+	if (inst->actor)
+		__builtin_prefetch(inst->actor);
 }
 
 static void *worker_main(void *arg)

@@ -38,6 +38,11 @@
  * Deadlock. One word counts live actors (high half) and actors waiting
  * forever (low half), so a single load sees both consistently: when they
  * are equal, no actor can run, and no actor can wake another.
+ *
+ * Counting. What every message changes (the message count, the bytes
+ * queued) is kept per worker and summed when read, and small messages
+ * are blocks each worker reuses (see Shard): a send and the receive
+ * that takes it, on one worker, write no line another worker writes.
  */
 #include <pthread.h>
 #include <sched.h>

@@ -70,7 +70,13 @@ run("idle", [N, Ms]) ->
 
 %% --- spawn ------------------------------------------------------------------
 
+%% The process that spawns (and, in fanin, the collector) gets a message
+%% from every child: it keeps its queue off its heap, as an Erlang
+%% programmer would for a process that receives that many. Otherwise each
+%% garbage collection copies every message still queued, which is
+%% quadratic in their number (spawn at 100K: 38 us per spawn against 7.6).
 run("spawn", [N]) ->
+    process_flag(message_queue_data, off_heap),
     Self = self(),
     Pass = fun() ->
                    T0 = now_ns(),
@@ -100,6 +106,7 @@ run("pingpong", [R]) ->
 %% --- fan-in -----------------------------------------------------------------
 
 run("fanin", [N]) ->
+    process_flag(message_queue_data, off_heap),
     Depth = depth(N, 1, ?FANOUT),
     T0 = now_ns(),
     Kids = spread(Depth, N, self()),

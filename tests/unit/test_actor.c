@@ -1552,11 +1552,16 @@ static void test_spawn_errors(void **state)
 					  sizeof big, 0, &err),
 			 MYR_SPAWN_FAILED);
 	assert_int_equal(err.kind, MYR_ERR_RESOURCE);
+	/* The first child waits until the second spawn has been refused,
+	 * so its instance is alive then whichever worker runs it. */
 	Script g = {0};
-	spawn_child(&g, 3, 0, 3, 1);
-	spawn_child(&g, 4, 0, 3, 1);
+	spawn_child(&g, 3, 0, 5, 2);
+	spawn_child(&g, 4, 0, 5, 2);
+	snd(&g, 5, R(3), 1, 0);
 	report(&g, 1);
-	end(&g); /* 3: the child */
+	end(&g);
+	rcv(&g, 3, 0, 8, -1); /* 5: the child */
+	end(&g);
 	bot(s, &g);
 	run(s);
 	r = report_of(s, 1);

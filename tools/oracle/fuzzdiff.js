@@ -426,7 +426,7 @@ function compare(my, o, oname) {
 function tally() {
 	return {generated: 0, genFailed: 0, compared: 0, agreed: 0, differ: 0,
 		notCompared: {}, tiersCompared: 0, tiersDiffer: 0, instTrap: 0,
-		inserted: 0, examples: [], ms: {ttf: 0, canon: 0, binaryen: 0, myriad: 0, v8: 0}};
+		inserted: 0, examples: [], limited: [], ms: {ttf: 0, canon: 0, binaryen: 0, myriad: 0, v8: 0}};
 }
 
 function runBatch(o, items, T) {
@@ -480,6 +480,7 @@ function runBatch(o, items, T) {
 			const who = rb.verdict === 'limit' ? rb : rv;
 			const key = `${who.who}: ${who.why.replace(/\d+/g, 'N')}`;
 			T.notCompared[key] = (T.notCompared[key] || 0) + 1;
+			T.limited.push(`${it.label}: ${who.who}: ${who.why}`);
 		} else {
 			T.compared++;
 			T.agreed++;
@@ -490,7 +491,7 @@ function runBatch(o, items, T) {
 
 function binaryenRun(file) {
 	const b = spawnSync('wasm-opt', [file, ...FEATURES, '--fuzz-exec-before', '-q'],
-		{encoding: 'utf8', maxBuffer: 1 << 28, timeout: 60000});
+		{encoding: 'utf8', maxBuffer: 1 << 28, timeout: 600000});
 	if (b.error) return {failed: `wasm-opt: ${b.error.code || b.error}`};
 	if (b.status !== 0) return {failed: `wasm-opt exit ${b.status}`, text: b.stdout};
 	return {text: b.stdout};
@@ -541,7 +542,7 @@ function main() {
 				const t = Date.now();
 				fs.writeFileSync(inFile, randomBytes(s, o.size));
 				const g = spawnSync('wasm-opt', ['-ttf', inFile, ...FEATURES, '-o', mFile],
-					{encoding: 'utf8', timeout: 60000});
+					{encoding: 'utf8', timeout: 600000});
 				T.ms.ttf += Date.now() - t;
 				if (g.status !== 0) { T.genFailed++; continue; }
 				T.generated++;
@@ -567,6 +568,7 @@ function main() {
 	console.log(`fuzzdiff: NaN-canonicalizing calls inserted: ${T.inserted}`);
 	console.log(`fuzzdiff: seconds in ${Object.entries(T.ms).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(', ')}`);
 	for (const e of T.examples.slice(0, 20)) console.log(`fuzzdiff: MISMATCH ${e}`);
+	for (const e of T.limited.slice(0, 50)) console.log(`fuzzdiff: NOT COMPARED ${e}`);
 	process.exitCode = T.differ ? 1 : 0;
 }
 

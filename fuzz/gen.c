@@ -612,6 +612,117 @@ static void loop(Gen *g, uint8_t t, int depth)
 	}
 }
 
+static void stmt(Gen *g, int depth);
+
+/* counter * scale + base: an address that moves with a loop's counter. */
+static void affine_addr(Gen *g, uint32_t c, uint32_t scale, int32_t base)
+{
+	op(g, 0x20);
+	uleb(g->b, c);
+	op(g, 0x41);
+	sleb(g->b, (int32_t)scale);
+	op(g, pick(g, 2) ? 0x6c : 0x74); /* mul, or shl by a small count */
+	op(g, 0x41);
+	sleb(g->b, base);
+	op(g, 0x6a);
+}
+
+/* A loop in the shape clang gives a counted one, tested at the bottom
+ * (`br_if 0` on the stepped counter against a bound), whose body is a
+ * few loads and stores at addresses that move with the counter: the
+ * loops the compiler gives a fast copy (src/jit_emit.c, "Fast loops").
+ * Start, step, bound and comparison are drawn so that the loop usually
+ * ends after a few dozen iterations, and sometimes never does (fuel ends
+ * it), runs off memory (a trap), or has something in its body that
+ * makes it no candidate at all. */
+static void affine_loop(Gen *g, int depth)
+{
+	if (!g->has_mem || g->counters_used >= NCOUNTERS || labels_full(g)) {
+		loop(g, 0, depth);
+		return;
+	}
+	static const int32_t steps[] = {1, 2, 4, 3, -1, -2, -4, 8};
+	/* ne, lt_s, lt_u, le_s, le_u; gt_s, gt_u, ge_s, ge_u going down */
+	static const uint8_t up[] = {0x47, 0x48, 0x49, 0x4c, 0x4d};
+	static const uint8_t down[] = {0x47, 0x4a, 0x4b, 0x4e, 0x4f};
+	uint32_t c = g->counter0 + g->counters_used++;
+	int32_t step = steps[pick(g, 8)];
+	int32_t start = (int32_t)pick(g, 64) - (pick(g, 4) ? 0 : 32);
+	int32_t end = start + step * (int32_t)(1 + pick(g, 64));
+	if (!pick(g, 8))
+		end += 1; /* never equal with an even step */
+	uint8_t cmp = step > 0 ? up[pick(g, 5)] : down[pick(g, 5)];
+	if (!pick(g, 16))
+		cmp = 0x46 + (uint8_t)pick(g, 10); /* any, the wrong way too */
+	uint32_t limit = g->mem_min ? g->mem_min * PAGE : 64;
+	uint32_t scale = 1u << pick(g, 4);
+	int32_t base = pick(g, 4) ? (int32_t)pick(g, limit / 2 + 1)
+				  : (int32_t)limit - (int32_t)pick(g, 600);
+	op(g, 0x41);
+	sleb(g->b, start);
+	op(g, 0x21);
+	uleb(g->b, c);
+	op(g, 0x03);
+	put(g->b, 0x40);
+	push_label(g, NULL, 0);
+	for (uint32_t n = 1 + pick(g, 4); n && g->budget; n--) {
+		if (!pick(g, 8)) {
+			stmt(g, depth + 1);
+			continue;
+		}
+		bool store = pick(g, 2);
+		const struct Mem *m =
+			store ? pick_mem(g, stores,
+					 sizeof stores / sizeof *stores, 0)
+			      : pick_mem(g, loads, sizeof loads / sizeof *loads,
+					 0);
+		affine_addr(g, c, store ? scale : 1u << pick(g, 4),
+			    base + (int32_t)pick(g, 16) - 8);
+		if (!store) {
+			op(g, m->op);
+			memarg(g, m->align);
+			int64_t x = local_of(g, m->t);
+			op(g, x >= 0 ? 0x21 : 0x1a);
+			if (x >= 0)
+				uleb(g->b, (uint64_t)x);
+			continue;
+		}
+		/* The value: a leaf, or a load next to it combined with one. */
+		if (pick(g, 2)) {
+			leaf(g, m->t);
+		} else {
+			const struct Mem *l = pick_mem(
+				g, loads, sizeof loads / sizeof *loads, m->t);
+			affine_addr(g, c, scale, base + (int32_t)pick(g, 64));
+			op(g, l->op);
+			memarg(g, l->align);
+			leaf(g, m->t);
+			op(g, m->t == I32   ? 0x6a
+			      : m->t == I64 ? 0x7c
+			      : m->t == F32 ? 0x92
+					    : 0xa0); /* add */
+		}
+		canon(g, m->t);
+		op(g, m->op);
+		memarg(g, m->align);
+	}
+	op(g, 0x20);
+	uleb(g->b, c);
+	op(g, 0x41);
+	sleb(g->b, step);
+	op(g, 0x6a);
+	op(g, 0x22);
+	uleb(g->b, c);
+	op(g, 0x41);
+	sleb(g->b, end);
+	op(g, cmp);
+	op(g, 0x0d);
+	uleb(g->b, 0);
+	op(g, 0x0b);
+	g->nlabels--;
+	g->counters_used--;
+}
+
 /* An expression that leaves one value of type t. */
 static void expr(Gen *g, uint8_t t, int depth)
 {
@@ -900,8 +1011,10 @@ static void stmt(Gen *g, int depth)
 		g->nlabels--;
 		return;
 	case 10:
-	case 11:
 		loop(g, 0, depth);
+		return;
+	case 11:
+		affine_loop(g, depth);
 		return;
 	case 12:
 	case 13: {

@@ -558,6 +558,15 @@ static void flush(Fn *F)
 	}
 }
 
+/* Loads the top n values here, where every branch taken from this block
+ * finds them: a value first loaded inside one branch's block would not
+ * dominate the others. */
+static void materialize(Fn *F, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && i < F->nstk; i++)
+		val_at(F, F->nstk - 1 - i);
+}
+
 /* After a label: the values must be read from their allocas again. */
 static void forget(Fn *F)
 {
@@ -998,12 +1007,15 @@ static void helper_call(Fn *F, Site *s, LLVMValueRef fnobj, uint32_t def)
 		LLVMBuildBr(B, F->spill);
 		at(F, done);
 		LLVMBuildStore(B, r, F->fuel);
-		/* The results are at fp[0..): return them. */
-		F->nstk = 0;
+		/* The results are at fp[0..): return them, from above the
+		 * stack, whose entries below must stay as they are: code after
+		 * an enclosing `end` finds them there. */
+		uint32_t height = F->nstk;
 		for (uint32_t i = 0; i < nr; i++)
 			push(F, frame_load(F, F->fp, i, ft_results(ft)[i]),
 			     ft_results(ft)[i]);
 		emit_return(F);
+		F->nstk = height;
 		return;
 	}
 	LLVMValueRef a[8] = {F->ex,
@@ -2462,6 +2474,8 @@ static bool op_br_table(Fn *F)
 	}
 	LLVMValueRef idx = pop(F);
 	flush(F);
+	if (depth[n] < F->nlbl)
+		materialize(F, arity(label(F, depth[n])));
 	/* One block per distinct target. */
 	LLVMBasicBlockRef *bb = xcalloc(F->nlbl, sizeof *bb);
 	if (!bb) {
@@ -2933,6 +2947,7 @@ static bool op_one(Fn *F, uint8_t op, bool *done)
 			return false;
 		LLVMValueRef c = pop(F);
 		flush(F);
+		materialize(F, arity(l));
 		LLVMBasicBlockRef yes = new_bb(F, "br_if"),
 				  no = new_bb(F, "no");
 		LLVMBuildCondBr(B, LLVMBuildIsNotNull(B, c, ""), yes, no);

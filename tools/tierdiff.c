@@ -196,6 +196,12 @@ static void run_tier(const uint8_t *bytes, size_t len, myr_tier tier, Trace *t)
 		myr_engine_free(e);
 		return;
 	}
+	/* Nothing in these modules is too large to compile: a function
+	 * left interpreted means the emitter made IR that LLVM refused, a
+	 * compiler bug the comparison alone would never show. */
+	const char *note = myr_module_code_note(m);
+	if (note && strstr(note, "stays interpreted"))
+		put(t, "compiler: %s\n", note);
 	if (getenv("TIERDIFF_DEBUG"))
 		fprintf(stderr, "%s: %u functions compiled%s%s\n",
 			myr_tier_name(tier), myr_module_wait_compiled(m),

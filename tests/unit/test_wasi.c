@@ -897,8 +897,10 @@ static void test_poll_stdin(void **state)
 		prog_close(&p);
 		char *out = slurp(cfg.stdout_fd, NULL);
 		if (with_data) {
+			/* The fd's event, not the clock's, proves it was ready
+			 * before the timeout; no upper bound on wall time,
+			 * which a loaded or instrumented run can pass. */
 			assert_string_equal(out, "event 1 error 0\n");
-			assert_true(dt < 0.090);
 		} else {
 			assert_string_equal(out, "event 2 error 0\n");
 			assert_true(dt >= 0.095);

@@ -932,8 +932,10 @@ static const FuncType *func_type(const Module *m, uint32_t idx)
 	return m->funcs[idx - m->nfunc_imports].type;
 }
 
-/* The export `name` of type () -> (), or NULL. */
-static myr_func *nullary(myr_instance *inst, const char *name, size_t n)
+/* The export `name` of type () -> (), or NULL; `tmp` may stand for it
+ * (instance_func_or), so the result is only for calling it. */
+static myr_func *nullary(myr_instance *inst, const char *name, size_t n,
+			 myr_func *tmp)
 {
 	const Export *e = find_export(inst->mod, name, n);
 	if (!e)
@@ -941,7 +943,7 @@ static myr_func *nullary(myr_instance *inst, const char *name, size_t n)
 	const FuncType *t = func_type(inst->mod, e->index);
 	if (!t || t->nparams || t->nresults)
 		return NULL;
-	return instance_func(inst, e->index);
+	return instance_func_or(inst, e->index, tmp);
 }
 
 void actor_mark_signalled(myr_instance *inst)
@@ -1073,9 +1075,10 @@ static int64_t start_actor(myr_actors *s, myr_instance *inst, myr_func *func,
 				 &px->capwatching, (Mon){pid, pid});
 		unlock(parent);
 	}
-	myr_func *init = nullary(inst, "_initialize", 11);
+	myr_func init_tmp;
+	myr_func *init = nullary(inst, "_initialize", 11, &init_tmp);
 	myr_error e;
-	if (init && init != func &&
+	if (init && init->def != func->def &&
 	    !myr_func_call(init, NULL, 0, NULL, 0, &e)) {
 		actor_end(a, inst,
 			  e.trap == MYR_TRAP_EXIT
@@ -1127,11 +1130,10 @@ static int64_t spawn_from(myr_actors *s, Actor *parent, myr_module *module,
 		instance_new_stack(module, imports, nimports, slots, err);
 	if (!inst)
 		return MYR_SPAWN_FAILED;
-	myr_func *f = instance_func(inst, e->index);
-	if (!f) {
-		myr_instance_free(inst);
-		return MYR_SPAWN_NO_ENTRY;
-	}
+	/* Only started, not kept: an actor makes no objects for the
+	 * module's exports. */
+	myr_func tmp;
+	myr_func *f = instance_func_or(inst, e->index, &tmp);
 	static const uint8_t none;
 	return start_actor(s, inst, f, NULL, 0, msg ? msg : &none, len, flags,
 			   parent, err);

@@ -2078,6 +2078,8 @@ static bool compile_op(Comp *c, uint8_t op)
 			return invalid(c, "unknown function %u", fi);
 		if (!module_func_declared(c->m, fi))
 			return invalid(c, "undeclared function reference");
+		/* Its object must be in the block: ref.func cannot fail. */
+		module_func_place(c->m, fi);
 		uint32_t h = c->nvals;
 		if (!push(c, VT_FUNCREF) || dead(c))
 			return !c->oom;

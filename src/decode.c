@@ -404,19 +404,23 @@ static bool read_global_type(Decoder *d, GlobalType *t)
 /* ------------------------------------------------------------------ */
 /* Function references and constant expressions                         */
 
-/* Marks function f as referenced outside code (spec: C.refs). By the time
+/* Marks function f as referenced outside code (spec: C.refs), and as
+ * placed when the module itself can turn it into a reference (an element
+ * item, a constant expression) rather than only export it. By the time
  * anything can reference a function, the function section has been read,
  * so nfuncs is final. */
-static bool declare_func(Decoder *d, uint32_t f)
+static bool declare_func(Decoder *d, uint32_t f, bool placed)
 {
 	Module *m = d->m;
-	if (!m->declared_funcs) {
-		m->declared_funcs =
-			alloc_array(d, ((size_t)m->nfuncs + 7) / 8, 1);
-		if (!m->declared_funcs)
-			return false;
-	}
+	size_t bytes = ((size_t)m->nfuncs + 7) / 8;
+	if (!m->declared_funcs &&
+	    !(m->declared_funcs = alloc_array(d, bytes, 1)))
+		return false;
+	if (!m->placed_funcs && !(m->placed_funcs = alloc_array(d, bytes, 1)))
+		return false;
 	m->declared_funcs[f >> 3] |= (uint8_t)(1u << (f & 7));
+	if (placed)
+		module_func_place(m, f);
 	return true;
 }
 
@@ -544,7 +548,7 @@ static bool read_const_expr(Decoder *d, ValType want, uint32_t nglobals,
 				invalid(d, at, "unknown function %u", f);
 				goto out;
 			}
-			if (!declare_func(d, f))
+			if (!declare_func(d, f, true))
 				goto out;
 			push = VT_FUNCREF;
 			it = (ElemItem){ITEM_FUNC, f};
@@ -961,7 +965,7 @@ static bool check_export(Decoder *d, uint64_t at, const Export *e)
 	const uint32_t count[] = {m->nfuncs, m->ntables, m->nmems, m->nglobals};
 	if (e->index >= count[e->kind])
 		return invalid(d, at, "unknown %s %u", what[e->kind], e->index);
-	return e->kind != EXT_FUNC || declare_func(d, e->index);
+	return e->kind != EXT_FUNC || declare_func(d, e->index, false);
 }
 
 static bool decode_exports(Decoder *d)
@@ -1104,7 +1108,7 @@ static bool decode_elem(Decoder *d, ElemSeg *seg)
 			return false;
 		if (f >= m->nfuncs)
 			return invalid(d, fat, "unknown function %u", f);
-		if (!declare_func(d, f))
+		if (!declare_func(d, f, true))
 			return false;
 		*item = (ElemItem){ITEM_FUNC, f};
 	}
@@ -1420,16 +1424,16 @@ static bool finish(Decoder *d)
 				 "data count and data section have "
 				 "inconsistent lengths (%u and %u)",
 				 m->data_count, m->ndatas);
-	if (!m->declared_funcs && !(m->declared_funcs = alloc_array(
-					    d, ((size_t)m->nfuncs + 7) / 8, 1)))
+	size_t bytes = ((size_t)m->nfuncs + 7) / 8;
+	if (!m->declared_funcs &&
+	    !(m->declared_funcs = alloc_array(d, bytes, 1)))
 		return false;
-	if (!(m->ref_slot = alloc_array(d, m->nfuncs, sizeof *m->ref_slot)))
+	if (!m->placed_funcs && !(m->placed_funcs = alloc_array(d, bytes, 1)))
 		return false;
-	for (uint32_t f = 0; f < m->nfuncs; f++) {
-		bool slot = f >= m->nfunc_imports && module_func_declared(m, f);
-		m->ref_slot[f] = slot ? m->nrefs++ : UINT32_MAX;
-	}
-	return true;
+	/* Filled by instance_prepare, once the code has said which
+	 * functions ref.func names. */
+	m->ref_slot = alloc_array(d, m->nfuncs, sizeof *m->ref_slot);
+	return m->ref_slot != NULL;
 }
 
 bool decode_module(Module *m, myr_error *err)
@@ -1480,6 +1484,7 @@ void module_release(Module *m)
 	free(m->elems);
 	free(m->datas);
 	free(m->declared_funcs);
+	free(m->placed_funcs);
 	free(m->ref_slot);
 	m->types = NULL;
 	m->ntypes = 0;
@@ -1502,6 +1507,8 @@ void module_release(Module *m)
 	m->datas = NULL;
 	m->ndatas = 0;
 	m->declared_funcs = NULL;
+	m->placed_funcs = NULL;
 	m->ref_slot = NULL;
 	m->nrefs = 0;
+	m->nlazy = 0;
 }

@@ -149,6 +149,14 @@ bool instance_prepare(Module *m, myr_error *err)
 	uint32_t own_mems = m->nmems - m->nmem_imports;
 	uint32_t own_tables = m->ntables - m->ntable_imports;
 	uint32_t ndef_globals = m->nglobals - m->nglobal_imports;
+	for (uint32_t f = 0; f < m->nfuncs; f++) {
+		if (f < m->nfunc_imports || !module_func_declared(m, f))
+			m->ref_slot[f] = UINT32_MAX;
+		else if (module_func_placed(m, f))
+			m->ref_slot[f] = m->nrefs++;
+		else
+			m->ref_slot[f] = REF_LAZY | m->nlazy++;
+	}
 	uint64_t off = sizeof(myr_instance);
 #define PART(field, bytes)                                                     \
 	do {                                                                   \
@@ -163,8 +171,12 @@ bool instance_prepare(Module *m, myr_error *err)
 	PART(mems, (uint64_t)m->nmems * 8);
 	PART(tables, (uint64_t)m->ntables * 8);
 	PART(func_imps, (uint64_t)m->nfunc_imports * 8);
-	PART(refs, (uint64_t)m->nrefs * sizeof(myr_func));
 	PART(dropped, ((uint64_t)m->nelems + m->ndatas + 7) / 8);
+	/* The placed functions' objects, then the exported-only ones', last
+	 * before the stack: an instance that leaves the latter out (an
+	 * actor's, instance_new_stack) starts its stack where they would
+	 * be. */
+	PART(refs, (uint64_t)(m->nrefs + m->nlazy) * sizeof(myr_func));
 	PART(stack, align_to((uint32_t)m->engine->cfg.initial_stack_bytes, 8));
 #undef PART
 	if (off > UINT32_MAX / 2)
@@ -378,8 +390,16 @@ static void free_block(myr_engine *e, myr_instance *inst, uint32_t size)
 		free(inst);
 }
 
+/* Where the stack starts in an instance block, with or without the
+ * exported-only functions' objects. */
+static uint32_t stack_offset(const Module *m, bool lazy)
+{
+	return lazy ? m->layout.refs + m->nrefs * (uint32_t)sizeof(myr_func)
+		    : m->layout.stack;
+}
+
 /* Points the instance's part pointers into its block. */
-static void carve(myr_instance *inst)
+static void carve(myr_instance *inst, bool lazy)
 {
 	const Module *m = inst->mod;
 	uint8_t *b = (uint8_t *)inst;
@@ -389,6 +409,8 @@ static void carve(myr_instance *inst)
 	inst->tables = (myr_table **)(b + m->layout.tables);
 	inst->func_imps = (myr_func **)(b + m->layout.func_imps);
 	inst->refs = (myr_func *)(b + m->layout.refs);
+	if (!lazy && m->nlazy)
+		atomic_init(&inst->lazy_refs, inst->refs + m->nrefs);
 	inst->dropped = b + m->layout.dropped;
 	myr_memory *own_mems = (myr_memory *)(b + m->layout.own_mems);
 	for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
@@ -397,10 +419,38 @@ static void carve(myr_instance *inst)
 	for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
 		inst->tables[i] = &own_tables[i - m->ntable_imports];
 	Exec *ex = &inst->ex;
-	ex->stack = (uint64_t *)(b + m->layout.stack);
+	ex->stack = (uint64_t *)(b + stack_offset(m, lazy));
 	ex->stack_end = (uint64_t *)(b + inst->block_size);
 	ex->stack_inline = true;
 	ex->max_slots = inst->engine->cfg.max_stack_bytes / 8;
+}
+
+myr_func *instance_lazy_func(const myr_instance *inst, uint32_t lazy)
+{
+	myr_instance *mut = (myr_instance *)inst;
+	myr_func *a =
+		atomic_load_explicit(&mut->lazy_refs, memory_order_acquire);
+	if (!a) {
+		/* Made whole, then published; a thread that loses the race
+		 * frees its copy and takes the winner's. */
+		const Module *m = inst->mod;
+		myr_func *mine = xcalloc(m->nlazy, sizeof *mine);
+		if (!mine)
+			return NULL;
+		for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
+			uint32_t s = m->ref_slot[f];
+			if (s != UINT32_MAX && (s & REF_LAZY))
+				instance_func_init(&mine[s & ~REF_LAZY], mut,
+						   f);
+		}
+		if (atomic_compare_exchange_strong_explicit(
+			    &mut->lazy_refs, &a, mine, memory_order_acq_rel,
+			    memory_order_acquire))
+			a = mine;
+		else
+			free(mine);
+	}
+	return &a[lazy];
 }
 
 static bool create_own(myr_instance *inst, myr_error *err)
@@ -414,16 +464,16 @@ static bool create_own(myr_instance *inst, myr_error *err)
 		if (!table_init_obj(inst->tables[i], &m->tables[i],
 				    e->cfg.max_table_elems, err))
 			return false;
+	myr_func *lazy =
+		atomic_load_explicit(&inst->lazy_refs, memory_order_relaxed);
 	for (uint32_t f = m->nfunc_imports; f < m->nfuncs; f++) {
 		uint32_t s = m->ref_slot[f];
 		if (s == UINT32_MAX)
 			continue;
-		const Func *def = &m->funcs[f - m->nfunc_imports];
-		inst->refs[s] = (myr_func){.kind = FUNC_WASM,
-					   .canon = def->type->canon,
-					   .type = def->type,
-					   .def = def,
-					   .inst = inst};
+		if (!(s & REF_LAZY))
+			instance_func_init(&inst->refs[s], inst, f);
+		else if (lazy)
+			instance_func_init(&lazy[s & ~REF_LAZY], inst, f);
 	}
 	uint32_t nimp = m->nglobal_imports, ndef = m->nglobals - nimp;
 	if (ndef)
@@ -468,6 +518,10 @@ static void instance_release(myr_instance *inst)
 			free(inst->global_objs[i]);
 		free(inst->global_objs);
 	}
+	myr_func *lazy =
+		atomic_load_explicit(&inst->lazy_refs, memory_order_acquire);
+	if (lazy != inst->refs + m->nrefs) /* not the block's own */
+		free(lazy);
 	if (!inst->ex.stack_inline)
 		free(inst->ex.stack);
 	free(inst->ex.trap_msg);
@@ -507,29 +561,31 @@ void instance_unprepare(Module *m)
 static bool run_start(myr_instance *inst, myr_error *err)
 {
 	const Module *m = inst->mod;
-	myr_func *fn = instance_func(inst, m->start);
 	myr_func tmp;
-	if (!fn) {
-		const Func *def = &m->funcs[m->start - m->nfunc_imports];
-		tmp = (myr_func){.kind = FUNC_WASM,
-				 .canon = def->type->canon,
-				 .type = def->type,
-				 .def = def,
-				 .inst = inst};
-		fn = &tmp;
-	}
+	myr_func *fn = instance_func_or(inst, m->start, &tmp);
 	return myr_func_call(fn, NULL, 0, NULL, 0, err);
 }
+
+static myr_instance *instance_new(myr_module *m, const myr_extern *imports,
+				  size_t nimports, uint32_t stack_slots,
+				  bool lazy, myr_error *err);
 
 myr_instance *myr_instance_new(myr_module *m, const myr_extern *imports,
 			       size_t nimports, myr_error *err)
 {
-	return instance_new_stack(m, imports, nimports, 0, err);
+	return instance_new(m, imports, nimports, 0, false, err);
 }
 
 myr_instance *instance_new_stack(myr_module *m, const myr_extern *imports,
 				 size_t nimports, uint32_t stack_slots,
 				 myr_error *err)
+{
+	return instance_new(m, imports, nimports, stack_slots, true, err);
+}
+
+static myr_instance *instance_new(myr_module *m, const myr_extern *imports,
+				  size_t nimports, uint32_t stack_slots,
+				  bool lazy, myr_error *err)
 {
 	error_clear(err);
 	myr_engine *e = m->engine;
@@ -549,8 +605,15 @@ myr_instance *instance_new_stack(myr_module *m, const myr_extern *imports,
 	}
 	/* A block with room for the first frame: one that outgrew the
 	 * block's stack at once would move it to the heap, and carry both. */
-	uint32_t size = m->layout.size;
-	uint64_t want = m->layout.stack + (uint64_t)stack_slots * 8;
+	uint32_t stack_at = stack_offset(m, lazy);
+	uint32_t size =
+		lazy ? align_to(stack_at + (uint32_t)align_to(
+						   (uint32_t)e->cfg
+							   .initial_stack_bytes,
+						   8),
+				BLOCK_STEP)
+		     : m->layout.size;
+	uint64_t want = stack_at + (uint64_t)stack_slots * 8;
 	if (want > size && want <= BLOCK_MAX)
 		size = align_to((uint32_t)want, BLOCK_STEP);
 	myr_instance *inst = alloc_block(e, size);
@@ -561,11 +624,11 @@ myr_instance *instance_new_stack(myr_module *m, const myr_extern *imports,
 		return NULL;
 	}
 	/* Everything but the stack starts zeroed. */
-	memset(inst, 0, m->layout.stack);
+	memset(inst, 0, stack_at);
 	inst->mod = m;
 	inst->engine = e;
 	inst->block_size = size;
-	carve(inst);
+	carve(inst, lazy);
 	if (m->nglobal_imports) {
 		inst->global_objs = xcalloc(m->nglobals, sizeof(myr_global *));
 		if (!inst->global_objs) {

@@ -252,10 +252,19 @@ struct myr_module {
 	 * A bitset of nfuncs bits. */
 	uint8_t *declared_funcs;
 
-	/* Functions that need a myr_func object per instance (ref.func
-	 * targets, exports, element items); ref_slot[i] is function i's slot
-	 * in the instance's array, UINT32_MAX if none. */
-	uint32_t nrefs;
+	/* Of those, the ones the module itself can make a reference to:
+	 * element items, constant expressions, ref.func in a body (set by
+	 * compile.c). The others are only exported. */
+	uint8_t *placed_funcs;
+
+	/* Functions that need a myr_func object per instance. A placed
+	 * function's object is in the instance block: ref_slot[i] is its
+	 * index there (nrefs of them). An exported-only function's object
+	 * is made when first asked for, because an instance that nobody
+	 * asks for its exports (a spawned actor) should not carry them:
+	 * ref_slot[i] is then REF_LAZY | its index among the nlazy.
+	 * UINT32_MAX: no object. Filled by instance_prepare. */
+	uint32_t nrefs, nlazy;
 	uint32_t *ref_slot;
 
 	/* The instance block's layout: byte offsets of each part
@@ -292,6 +301,18 @@ static inline bool module_func_declared(const Module *m, uint32_t f)
 {
 	return (m->declared_funcs[f >> 3] >> (f & 7)) & 1;
 }
+
+static inline bool module_func_placed(const Module *m, uint32_t f)
+{
+	return (m->placed_funcs[f >> 3] >> (f & 7)) & 1;
+}
+
+static inline void module_func_place(Module *m, uint32_t f)
+{
+	m->placed_funcs[f >> 3] |= (uint8_t)(1u << (f & 7));
+}
+
+enum { REF_LAZY = 0x80000000u };
 
 static inline const FuncType *module_func_type(const Module *m, uint32_t f)
 {

@@ -210,7 +210,10 @@ struct myr_instance {
 	myr_memory **mems;
 	myr_table **tables;
 	myr_func **func_imps;
-	myr_func *refs;	  /* mod->nrefs function objects */
+	myr_func *refs; /* mod->nrefs function objects */
+	/* mod->nlazy objects of exported-only functions, made on demand
+	 * (instance_lazy_func), or NULL. */
+	_Atomic(myr_func *) lazy_refs;
 	uint8_t *dropped; /* bitset: elem segments, then data segments */
 	/* Global objects: imported ones, and exported ones created on
 	 * demand by myr_instance_export (allocated when first needed). */
@@ -270,15 +273,56 @@ static inline void exec_enter(Exec *ex, myr_instance *inst)
 	ex->func_imps = inst->func_imps;
 }
 
+/* instance.c: the object of exported-only function number `lazy`
+ * (REF_LAZY), made with its siblings on first use; NULL when out of
+ * memory. */
+myr_func *instance_lazy_func(const myr_instance *inst, uint32_t lazy);
+
+static inline void instance_func_init(myr_func *f, myr_instance *inst,
+				      uint32_t idx)
+{
+	const Func *def = &inst->mod->funcs[idx - inst->mod->nfunc_imports];
+	*f = (myr_func){.kind = FUNC_WASM,
+			.canon = def->type->canon,
+			.type = def->type,
+			.def = def,
+			.inst = inst};
+}
+
 /* The function object of function `idx` of inst (imported or defined),
- * or NULL if the module never references it. */
+ * or NULL if the module never references it (or, for an exported-only
+ * function, the host's memory ran out making it). */
 static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
 {
 	const Module *m = inst->mod;
 	if (idx < m->nfunc_imports)
 		return inst->func_imps[idx];
 	uint32_t s = m->ref_slot[idx];
-	return s == UINT32_MAX ? NULL : &inst->refs[s];
+	if (s == UINT32_MAX)
+		return NULL;
+	if (s & REF_LAZY)
+		return instance_lazy_func(inst, s & ~REF_LAZY);
+	return &inst->refs[s];
+}
+
+/* For a call that only starts function `idx` (the object is not kept):
+ * its object if it has one already, else `tmp` made to stand for it, so
+ * that starting an export does not make the objects of them all. */
+static inline myr_func *instance_func_or(myr_instance *inst, uint32_t idx,
+					 myr_func *tmp)
+{
+	const Module *m = inst->mod;
+	if (idx < m->nfunc_imports)
+		return inst->func_imps[idx];
+	uint32_t s = m->ref_slot[idx];
+	if (s != UINT32_MAX && !(s & REF_LAZY))
+		return &inst->refs[s];
+	myr_func *a =
+		atomic_load_explicit(&inst->lazy_refs, memory_order_acquire);
+	if (a && s != UINT32_MAX)
+		return &a[s & ~REF_LAZY];
+	instance_func_init(tmp, inst, idx);
+	return tmp;
 }
 
 static inline bool instance_dropped(const myr_instance *inst, uint32_t bit)

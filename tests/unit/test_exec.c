@@ -1,7 +1,10 @@
 /* Execution: pausing and resuming in fuel slices gives the results of
  * uninterrupted runs; stacks grow and stop at their limit; a trap ends
  * only its own instance. And what myriad.h promises about results and
- * freeing. */
+ * freeing; which function objects an instance carries. */
+/* The runtime's own header first: cmocka defines a macro named fail. */
+#include "runtime.h"
+
 #include "testutil.h"
 
 enum { NINST = 8 };
@@ -269,6 +272,77 @@ static void test_results_are_typed(void **state)
 	myr_engine_free(e);
 }
 
+static int32_t call_i32(myr_func *f)
+{
+	myr_val r = {.type = MYR_F64};
+	myr_error err;
+	if (!myr_func_call(f, NULL, 0, &r, 1, &err))
+		fail_msg("call: %s", err.message);
+	return r.type == MYR_I32 ? r.of.i32 : -1;
+}
+
+static myr_func *call_ref(myr_func *f)
+{
+	myr_val r = {.type = MYR_I32};
+	myr_error err;
+	if (!myr_func_call(f, NULL, 0, &r, 1, &err) || r.type != MYR_FUNCREF)
+		fail_msg("call returned no funcref");
+	return r.of.funcref;
+}
+
+/* Each function has one object per instance, whoever asks: the export
+ * and ref.func (or table.get) give the same pointer, calls through it
+ * run that instance's function. An actor's instance (instance_new_stack)
+ * leaves the objects of exported-only functions out of its block until
+ * they are asked for, and is smaller by them. */
+static void test_function_objects(void **state)
+{
+	(void)state;
+	myr_engine *e = myr_engine_new(NULL);
+	myr_module *m = tu_load(e, "funcrefs");
+	myr_error err;
+	for (int actor = 0; actor < 2; actor++) {
+		myr_instance *inst =
+			actor ? instance_new_stack(m, NULL, 0, 0, &err)
+			      : myr_instance_new(m, NULL, 0, &err);
+		assert_non_null(inst);
+		myr_func *lazy = atomic_load(&inst->lazy_refs);
+		if (actor)
+			assert_null(lazy);
+		else
+			assert_ptr_equal(lazy, inst->refs + m->nrefs);
+		/* d (ref.func) and e (element) are in the block. */
+		assert_int_equal(m->nrefs, 2);
+		myr_func *d = call_ref(tu_export(inst, "get_d"));
+		assert_ptr_equal(d, tu_export(inst, "d"));
+		assert_true(d >= inst->refs && d < inst->refs + m->nrefs);
+		myr_func *ef = call_ref(tu_export(inst, "get_e"));
+		assert_ptr_equal(ef, tu_export(inst, "e"));
+		assert_int_equal(call_i32(tu_export(inst, "call_e")), 5);
+		/* Exported only: one object each, the same every time. */
+		myr_func *a = tu_export(inst, "a");
+		assert_ptr_equal(a, tu_export(inst, "a"));
+		assert_ptr_equal(a->inst, inst);
+		assert_int_equal(call_i32(a), 1);
+		assert_int_equal(call_i32(tu_export(inst, "b")), 2);
+		assert_int_equal(call_i32(tu_export(inst, "c")), 3);
+		assert_int_equal(call_i32(d), 4);
+		assert_non_null(atomic_load(&inst->lazy_refs));
+		if (actor) {
+			myr_instance *full = myr_instance_new(m, NULL, 0, &err);
+			assert_non_null(full);
+			/* a, b, c, get_d, get_e, call_e: 6 objects less. */
+			assert_true(inst->block_size + 6 * sizeof(myr_func) <=
+				    full->block_size + 63);
+			assert_true(inst->block_size < full->block_size);
+			myr_instance_free(full);
+		}
+		myr_instance_free(inst);
+	}
+	myr_module_free(m);
+	myr_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_trap_is_isolated),
 		cmocka_unit_test(test_free_null_and_owned),
 		cmocka_unit_test(test_results_are_typed),
+		cmocka_unit_test(test_function_objects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,15 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers)
 jobs=${JOBS:-$(nproc)}
 
+# A build directory configured from another copy of the tree would fuzz
+# that copy's code, whatever this one holds: refuse it.
+if [ -f "$build/CMakeCache.txt" ]; then
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$build/CMakeCache.txt")
+  if [ -n "$home" ] && [ "$(cd "$home" 2>/dev/null && pwd -P)" != "$(cd "$src" && pwd -P)" ]; then
+    echo "fuzz/run.sh: $build was configured from $home, not from $src; use another build directory" >&2
+    exit 2
+  fi
+fi
 if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^MYR_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
   cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_BUILD_TYPE=Debug \
     -DMYR_FUZZ=ON -DMYR_SHARED=OFF >/dev/null

@@ -31,13 +31,14 @@ test-asan: deps
 
 # The threaded tests under ThreadSanitizer (build-tsan/): the scheduler
 # interpreted and in auto (with the background compiler), WASI's parking,
-# the tier's compile thread, a soak of 4,000 instances. tests/tsan.supp
+# the tier's compile thread, the actors' mailboxes, links and monitors
+# across workers, a soak of 4,000 instances. tests/tsan.supp
 # lists the suppressions and why each is there.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS = ^(unit\.test_sched|unit\.test_sched\.interp|unit\.test_wasi|unit\.test_tier|soak)$$
+TSAN_TESTS = ^(unit\.test_sched|unit\.test_sched\.interp|unit\.test_wasi|unit\.test_tier|unit\.test_actor|soak)$$
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYR_TSAN=ON -DMYR_SHARED=OFF
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier soak
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier test_actor soak
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 

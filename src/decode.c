@@ -409,14 +409,22 @@ static bool read_global_type(Decoder *d, GlobalType *t)
  * item, a constant expression) rather than only export it. By the time
  * anything can reference a function, the function section has been read,
  * so nfuncs is final. */
-static bool declare_func(Decoder *d, uint32_t f, bool placed)
+/* The declared and placed bitsets (nfuncs bits each), made on first need. */
+static bool func_bitsets(Decoder *d)
 {
 	Module *m = d->m;
 	size_t bytes = ((size_t)m->nfuncs + 7) / 8;
 	if (!m->declared_funcs &&
 	    !(m->declared_funcs = alloc_array(d, bytes, 1)))
 		return false;
-	if (!m->placed_funcs && !(m->placed_funcs = alloc_array(d, bytes, 1)))
+	return m->placed_funcs ||
+	       (m->placed_funcs = alloc_array(d, bytes, 1)) != NULL;
+}
+
+static bool declare_func(Decoder *d, uint32_t f, bool placed)
+{
+	Module *m = d->m;
+	if (!func_bitsets(d))
 		return false;
 	m->declared_funcs[f >> 3] |= (uint8_t)(1u << (f & 7));
 	if (placed)
@@ -1424,11 +1432,7 @@ static bool finish(Decoder *d)
 				 "data count and data section have "
 				 "inconsistent lengths (%u and %u)",
 				 m->data_count, m->ndatas);
-	size_t bytes = ((size_t)m->nfuncs + 7) / 8;
-	if (!m->declared_funcs &&
-	    !(m->declared_funcs = alloc_array(d, bytes, 1)))
-		return false;
-	if (!m->placed_funcs && !(m->placed_funcs = alloc_array(d, bytes, 1)))
+	if (!func_bitsets(d))
 		return false;
 	/* Filled by instance_prepare, once the code has said which
 	 * functions ref.func names. */

@@ -289,10 +289,11 @@ static inline void instance_func_init(myr_func *f, myr_instance *inst,
 			.inst = inst};
 }
 
-/* The function object of function `idx` of inst (imported or defined),
- * or NULL if the module never references it (or, for an exported-only
- * function, the host's memory ran out making it). */
-static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
+/* The object function `idx` of inst has now, without making one: NULL
+ * if the module never references it, or if it is exported only and its
+ * objects are not made yet. */
+static inline myr_func *instance_func_had(const myr_instance *inst,
+					  uint32_t idx)
 {
 	const Module *m = inst->mod;
 	if (idx < m->nfunc_imports)
@@ -300,9 +301,23 @@ static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
 	uint32_t s = m->ref_slot[idx];
 	if (s == UINT32_MAX)
 		return NULL;
-	if (s & REF_LAZY)
-		return instance_lazy_func(inst, s & ~REF_LAZY);
-	return &inst->refs[s];
+	if (!(s & REF_LAZY))
+		return &inst->refs[s];
+	myr_func *a = atomic_load_explicit(&((myr_instance *)inst)->lazy_refs,
+					   memory_order_acquire);
+	return a ? &a[s & ~REF_LAZY] : NULL;
+}
+
+/* The function object of function `idx` of inst (imported or defined),
+ * or NULL if the module never references it (or, for an exported-only
+ * function, the host's memory ran out making it). */
+static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
+{
+	myr_func *f = instance_func_had(inst, idx);
+	uint32_t s = inst->mod->ref_slot[idx];
+	if (f || idx < inst->mod->nfunc_imports || s == UINT32_MAX)
+		return f;
+	return instance_lazy_func(inst, s & ~REF_LAZY);
 }
 
 /* For a call that only starts function `idx` (the object is not kept):
@@ -311,16 +326,9 @@ static inline myr_func *instance_func(const myr_instance *inst, uint32_t idx)
 static inline myr_func *instance_func_or(myr_instance *inst, uint32_t idx,
 					 myr_func *tmp)
 {
-	const Module *m = inst->mod;
-	if (idx < m->nfunc_imports)
-		return inst->func_imps[idx];
-	uint32_t s = m->ref_slot[idx];
-	if (s != UINT32_MAX && !(s & REF_LAZY))
-		return &inst->refs[s];
-	myr_func *a =
-		atomic_load_explicit(&inst->lazy_refs, memory_order_acquire);
-	if (a && s != UINT32_MAX)
-		return &a[s & ~REF_LAZY];
+	myr_func *f = instance_func_had(inst, idx);
+	if (f)
+		return f;
 	instance_func_init(tmp, inst, idx);
 	return tmp;
 }

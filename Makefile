@@ -35,10 +35,10 @@ test-asan: deps
 # across workers, a soak of 4,000 instances. tests/tsan.supp
 # lists the suppressions and why each is there.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS = ^(unit\.test_sched|unit\.test_sched\.interp|unit\.test_wasi|unit\.test_tier|unit\.test_actor|soak)$$
+TSAN_TESTS = ^(unit\.test_sched|unit\.test_sched\.interp|unit\.test_wasi|unit\.test_tier|unit\.test_actor|fuzz\.replay\.actors|soak)$$
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMYR_TSAN=ON -DMYR_SHARED=OFF
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier test_actor soak
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target test_sched test_wasi test_tier test_actor fuzz_replay_actors soak
 	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 
@@ -48,13 +48,13 @@ test-tsan: deps
 # of `make test`: it fails if anything is found.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-TARGETS ?= decode run slices wasi run_tiers
+TARGETS ?= decode run slices wasi run_tiers actors
 .PHONY: fuzz test-fuzz
 fuzz: deps
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(TARGETS)
 
 test-fuzz: deps
-	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers
+	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers actors
 
 # N random modules (wasm-opt -ttf, seeds FIRST..FIRST+N-1) compared
 # against binaryen's interpreter and V8, every TIERS-th also across

@@ -13,7 +13,7 @@ src=$(dirname "$here")
 build=${1:-build-cov}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers)
+[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers actors)
 grown=${FUZZ_BUILD:-$src/build-fuzz}/corpus
 flags="-fprofile-instr-generate -fcoverage-mapping"
 

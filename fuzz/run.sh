@@ -17,7 +17,7 @@ build=${1:?usage: fuzz/run.sh BUILD SECONDS [TARGET...]}
 secs=${2:?usage: fuzz/run.sh BUILD SECONDS [TARGET...]}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers)
+[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers actors)
 jobs=${JOBS:-$(nproc)}
 
 # A build directory configured from another copy of the tree would fuzz
@@ -35,7 +35,7 @@ if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^MYR_FUZZ:BOOL=ON' "$build/CMa
 fi
 cmake --build "$build" -j "$jobs" --target "${targets[@]/#/fuzz_}" >/dev/null
 
-declare -A max_len=([decode]=8192 [run]=4096 [slices]=4096 [wasi]=1024 [run_tiers]=2048)
+declare -A max_len=([decode]=8192 [run]=4096 [slices]=4096 [wasi]=1024 [run_tiers]=2048 [actors]=512)
 nice=()
 [ "${FUZZ_NICE:-0}" = 1 ] && nice=(nice -n 19)
 summary=()

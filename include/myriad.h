@@ -563,11 +563,13 @@ enum {
 
 /* send: 0 queued (or dropped: the receiver has ended), -1 larger than
  * max_message_bytes, -2 the receiver's mailbox (or all mailboxes
- * together) is full; nothing was queued. spawn: -1 the actor limit, an
+ * together) is full, -3 the tag is negative (those are the system
+ * messages'); nothing was queued. spawn: -1 the actor limit, an
  * instance limit or memory ran out, -2 no export of that name and type
  * () -> (). receive: -1 timed out. */
 #define MYR_SEND_TOO_BIG (-1)
 #define MYR_SEND_FULL	 (-2)
+#define MYR_SEND_BAD_TAG (-3)
 enum {
 	MYR_SPAWN_FAILED = -1,
 	MYR_SPAWN_NO_ENTRY = -2,

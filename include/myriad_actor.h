@@ -41,6 +41,7 @@ typedef int64_t myr_pid;
 #define MYR_SEND_OK	 0    /* queued, or dropped: the receiver has ended */
 #define MYR_SEND_TOO_BIG (-1) /* larger than the message size limit */
 #define MYR_SEND_FULL	 (-2) /* receiver's mailbox full: nothing queued */
+#define MYR_SEND_BAD_TAG (-3) /* a negative tag: those are the system's */
 
 /* receive: filters, timeouts and the timed-out result */
 #define MYR_ANY	    0	      /* filter: the oldest message of any tag */
@@ -49,7 +50,7 @@ typedef int64_t myr_pid;
 #define MYR_TIMEOUT (-1)      /* result: nothing matched in time */
 #define MYR_MS	    1000000LL /* nanoseconds in a millisecond */
 
-/* system message tags (user tags should be > 0; 0 is the spawn message) */
+/* system message tags (send refuses negative tags; 0 is the spawn message) */
 #define MYR_TAG_SPAWN 0	   /* the first message, from the parent */
 #define MYR_TAG_EXIT  (-1) /* exit signal trapped: pid i64, reason i32 */
 #define MYR_TAG_DOWN                                                           \
@@ -104,7 +105,8 @@ MYR_IMPORT("spawn")
 myr_pid myr_spawn(const char *entry, size_t entry_len, const void *msg,
 		  size_t msg_len, int32_t flags);
 
-/* Copies msg to to's mailbox: MYR_SEND_OK, MYR_SEND_TOO_BIG, MYR_SEND_FULL. */
+/* Copies msg to to's mailbox: MYR_SEND_OK, MYR_SEND_TOO_BIG, MYR_SEND_FULL,
+ * MYR_SEND_BAD_TAG (tag < 0). */
 MYR_IMPORT("send")
 int32_t myr_send(myr_pid to, int64_t tag, const void *msg, size_t len);
 

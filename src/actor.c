@@ -653,6 +653,10 @@ static void deliver_down(myr_actors *s, int64_t watcher, int64_t ref,
 static int send_msg(myr_actors *s, int64_t from, int64_t to, int64_t tag,
 		    const void *data, size_t len)
 {
+	/* Negative tags are the runtime's (EXIT, DOWN): a forged DOWN could
+	 * make a supervisor restart a worker that is still running. */
+	if (tag < 0)
+		return MYR_SEND_BAD_TAG;
 	if (len > s->max_msg)
 		return MYR_SEND_TOO_BIG;
 	Actor *t = lookup(s, to);

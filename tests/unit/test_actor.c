@@ -1410,6 +1410,46 @@ static void test_full_mailbox_and_oversized_message(void **state)
 	sys_free(s);
 }
 
+/* Negative tags are the system's: neither a guest nor the host can send
+ * one, so an EXIT or a DOWN always comes from the runtime. Tag 0 (the
+ * spawn message's) may be sent. */
+static void test_system_tags_not_forged(void **state)
+{
+	(void)state;
+	Sys *s = sys_new();
+	Script a = {0};
+	snd(&a, 3, s->host, MYR_TAG_EXIT, 1);
+	snd(&a, 4, s->host, MYR_TAG_DOWN, 2);
+	snd(&a, 5, ME, INT64_MIN, 3);
+	snd(&a, 6, s->host, 0, 4);
+	report(&a, 1);
+	int64_t pa = bot(s, &a);
+	assert_int_equal(myr_actors_send(s->act, pa, MYR_TAG_DOWN, NULL, 0),
+			 MYR_SEND_BAD_TAG);
+	assert_int_equal(myr_actors_send(s->act, s->host, -7, NULL, 0),
+			 MYR_SEND_BAD_TAG);
+	run(s);
+	Report rep = report_of(s, 1);
+	assert_int_equal(rep.r[3], MYR_SEND_BAD_TAG);
+	assert_int_equal(rep.r[4], MYR_SEND_BAD_TAG);
+	assert_int_equal(rep.r[5], MYR_SEND_BAD_TAG);
+	assert_int_equal(rep.r[6], 0);
+	/* What is left for the host: the tag-0 message only. */
+	uint8_t buf[16];
+	int64_t from = 0, tag = 1;
+	assert_int_equal(myr_actors_receive(s->act, MYR_ANY, buf, sizeof buf, 0,
+					    &from, &tag),
+			 8);
+	assert_int_equal(from, pa);
+	assert_int_equal(tag, 0);
+	assert_int_equal(le64(buf), 4);
+	assert_int_equal(myr_actors_receive(s->act, MYR_ANY, buf, sizeof buf, 0,
+					    &from, &tag),
+			 MYR_RECEIVE_TIMEOUT);
+	assert_int_equal(reason_of(s, pa), MYR_REASON_NORMAL);
+	sys_free(s);
+}
+
 /* The limit on all mailboxes together: sends to any actor are refused
  * once it is reached (nothing queued), and so is a spawn whose first
  * message would pass it. */
@@ -2214,6 +2254,7 @@ int main(void)
 		cmocka_unit_test(test_monitors),
 		cmocka_unit_test(test_stale_pids),
 		cmocka_unit_test(test_full_mailbox_and_oversized_message),
+		cmocka_unit_test(test_system_tags_not_forged),
 		cmocka_unit_test(test_total_queued_limit),
 		cmocka_unit_test(test_spawn_errors),
 		cmocka_unit_test(test_name_race),

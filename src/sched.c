@@ -117,8 +117,13 @@ struct myr_sched {
 	uint64_t slice_ticks;
 	struct timespec t_start;
 	double wall_s;
-	/* Inside myr_sched_run; read by myr_sched_add on any thread. */
+	/* Inside myr_sched_run; read by myr_sched_add on any thread. It
+	 * changes under add_lock, which an add that finds it false holds
+	 * while it queues directly: else a host thread could push onto a
+	 * queue just as a run starting on another thread hands it to its
+	 * workers. */
 	atomic_bool running;
+	pthread_mutex_t add_lock;
 	/* Only myr_sched_run ends a run: it sets quit once it has seen no
 	 * instance left, and idle workers leave then. A worker that left on
 	 * its own could miss an instance added from another thread at that
@@ -884,6 +889,7 @@ myr_sched *myr_sched_new(myr_engine *engine, const myr_sched_config *cfg)
 		s->cfg.slice_ns = 1000;
 	s->nw = s->cfg.threads;
 	pthread_mutex_init(&s->end_lock, NULL);
+	pthread_mutex_init(&s->add_lock, NULL);
 	pthread_cond_init(&s->end_cond, NULL);
 	s->w = calloc(s->nw, sizeof *s->w);
 	if (!s->w) {
@@ -927,6 +933,7 @@ void myr_sched_free(myr_sched *s)
 		pthread_cond_destroy(&w->cv);
 	}
 	pthread_mutex_destroy(&s->end_lock);
+	pthread_mutex_destroy(&s->add_lock);
 	pthread_cond_destroy(&s->end_cond);
 	free(s->w);
 	free(s);
@@ -945,25 +952,37 @@ bool myr_sched_add(myr_sched *s, myr_instance *inst)
 	while (live > peak &&
 	       !atomic_compare_exchange_weak(&s->live_peak, &peak, live))
 		;
-	if (atomic_load(&s->running)) {
-		/* Spawned by an instance this thread runs: onto its queue
-		 * and into its registry. Registered first: it may run, and
-		 * finish, as soon as it is queued elsewhere. */
-		Worker *here = this_worker;
-		bool mine = here && here->s == s;
-		reg_link(mine ? here : w, inst);
-		if (!(mine && qpush(here, inst)))
-			inbox_put(w, &inst, 1);
-		return true;
+	if (!atomic_load(&s->running)) {
+		pthread_mutex_lock(&s->add_lock);
+		if (!atomic_load(&s->running)) {
+			reg_link(w, inst);
+			bool ok = qpush(w, inst);
+			pthread_mutex_unlock(&s->add_lock);
+			if (!ok) {
+				reg_unlink(s, inst);
+				atomic_fetch_sub(&s->remaining, 1);
+				atomic_fetch_sub(&s->added, 1);
+			}
+			return ok;
+		}
+		pthread_mutex_unlock(&s->add_lock);
 	}
-	reg_link(w, inst);
-	if (!qpush(w, inst)) {
-		reg_unlink(s, inst);
-		atomic_fetch_sub(&s->remaining, 1);
-		atomic_fetch_sub(&s->added, 1);
-		return false;
-	}
+	/* Spawned by an instance this thread runs: onto its queue and into
+	 * its registry. Registered first: it may run, and finish, as soon as
+	 * it is queued elsewhere. */
+	Worker *here = this_worker;
+	bool mine = here && here->s == s;
+	reg_link(mine ? here : w, inst);
+	if (!(mine && qpush(here, inst)))
+		inbox_put(w, &inst, 1);
 	return true;
+}
+
+static void set_running(myr_sched *s, bool on)
+{
+	pthread_mutex_lock(&s->add_lock);
+	atomic_store(&s->running, on);
+	pthread_mutex_unlock(&s->add_lock);
 }
 
 void myr_sched_stop(myr_sched *s)
@@ -1014,7 +1033,7 @@ static void wait_for_end(myr_sched *s, double t0)
 void myr_sched_run(myr_sched *s)
 {
 	atomic_store(&s->stop, false);
-	atomic_store(&s->running, true);
+	set_running(s, true);
 	double t0 = mono_s();
 	for (;;) {
 		atomic_store(&s->quit, false);
@@ -1062,7 +1081,7 @@ void myr_sched_run(myr_sched *s)
 			break;
 	}
 	s->wall_s = mono_s() - t0;
-	atomic_store(&s->running, false);
+	set_running(s, false);
 }
 
 void myr_sched_drain(myr_sched *s, void (*fn)(myr_instance *, void *),

@@ -369,7 +369,8 @@ static void compile_all(Module *m)
 	if (!stopped)
 		write_cache(m);
 	pthread_mutex_lock(&t->lock);
-	t->finished = true;
+	/* Release: tier_pending reads it without the lock. */
+	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -454,7 +455,8 @@ static bool wait_or_stop(TierModule *t, long ns)
 static void mark_finished(TierModule *t)
 {
 	pthread_mutex_lock(&t->lock);
-	t->finished = true;
+	/* Release: tier_pending reads it without the lock. */
+	__atomic_store_n(&t->finished, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 }

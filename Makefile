@@ -96,7 +96,7 @@ CLANG_FORMAT ?= clang-format-19
 FORMAT_SOURCES = $(wildcard include/*.h src/*.c src/*.h cli/*.c cli/*.h \
 	tests/unit/*.c tests/unit/*.h tests/spec/*.c tests/spec/*.h \
 	tests/wasi/*.c tests/programs/*.c tests/programs/*.h tests/faults/*.c \
-	tests/soak/*.c fuzz/*.c fuzz/*.h \
+	tests/soak/*.c tests/wat/*.h fuzz/*.c fuzz/*.h \
 	examples/*.c examples/guest/*.c examples/actors/*.c \
 	bench/compute/*.c bench/compute/*.h bench/actors/*.c bench/actors/*.h \
 	bench/million/*.c bench/tierproto/*.c demo/*.c tools/*.c cmake/*.h)

@@ -36,54 +36,22 @@
 #include "myriad.h"
 #include "myriad_actor.h"
 
+#include "../tests/wat/actor_bot.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #ifndef MYR_FUZZ_ACTOR_BOT
 #error "MYR_FUZZ_ACTOR_BOT: the path of the assembled actor_bot.wasm"
 #endif
 
-/* actor_bot's instructions (see the .wat). */
-enum {
-	O_END,
-	O_SET,
-	O_ADD,
-	O_SELF,
-	O_SEND,
-	O_SENDN,
-	O_RECV,
-	O_LINK,
-	O_UNLINK,
-	O_MON,
-	O_DEMON,
-	O_TRAPX,
-	O_EXIT,
-	O_REG,
-	O_WHERE,
-	O_SPAWN,
-	O_TRAP,
-	O_REPORT,
-	O_JLT,
-	O_JEQ,
-	O_JNE,
-	O_LOAD,
-	O_STORE,
-	O_SPIN,
-	O_PEXIT,
-	O_UNKNOWN, /* traps */
-	NOPS
-};
-
 enum {
 	MAX_INS = 48,
 	MAX_SPAWNS = 4,
 	MAX_ROOTS = 4,
 	MAX_MONITORS = 32,
-	REPORT_BYTES = 400,
 	MAX_MESSAGE = 1024,
 	PATIENCE_S = 20,
 };
-
-#define R(k) ((int64_t)0x52 << 56 | (k))
 
 /* The reasons a script can give: exit signals' and proc_exit's codes. */
 static const int32_t exit_reasons[] = {0, 1, 2, 3, 7, 255, 261, -9, 0x7fffffff};
@@ -275,7 +243,7 @@ static void decode_script(Reader *r, int64_t host, Script *s)
 	s->n = 1 + byte(r) % MAX_INS;
 	uint32_t spawns = 0;
 	for (uint32_t i = 0; i < s->n; i++) {
-		uint8_t op = byte(r) % NOPS, x = byte(r), y = byte(r),
+		uint8_t op = byte(r) % (O_NOPS + 1), x = byte(r), y = byte(r),
 			z = byte(r);
 		int64_t *w = s->w[i];
 		int64_t dst = 3 + x % 10;
@@ -448,20 +416,6 @@ static void add_monitor(Run *run, int64_t ref, int64_t pid)
 		run->mons[run->nmons++] = (Monitor){ref, pid, false, 0};
 }
 
-static int64_t le64(const uint8_t *p)
-{
-	int64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static int32_t le32(const uint8_t *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /* Takes one message from the host's mailbox and checks it; false when
  * there was none in time. */
 static bool host_receive(Run *run, int64_t filter, size_t cap, int64_t timeout)
@@ -540,9 +494,9 @@ static int64_t host_spawn(Run *run, const Script *s, uint32_t start,
 	uint32_t count = s->n - start;
 	if (run->nmons == MAX_MONITORS)
 		flags &= ~(uint32_t)MYR_SPAWN_MONITOR; /* no room to check it */
-	int64_t pid =
-		myr_actors_spawn(run->act, b->m, b->imports, b->nimports, "run",
-				 3, s->w[start], count * 40, flags, &err);
+	int64_t pid = myr_actors_spawn(run->act, b->m, b->imports, b->nimports,
+				       "run", 3, s->w[start], count * INS_BYTES,
+				       flags, &err);
 	if (pid <= 0) {
 		if (pid != MYR_SPAWN_FAILED)
 			finding("host spawn returned %lld (flags %lld)", pid,

@@ -15,47 +15,17 @@
 
 #include "myriad_actor.h"
 
+#include "../wat/actor_bot.h"
+
 /* ------------------------------------------------------------------ */
 /* Scripts for actor_bot.wat                                           */
 
-enum {
-	O_END,
-	O_SET,
-	O_ADD,
-	O_SELF,
-	O_SEND,
-	O_SENDN,
-	O_RECV,
-	O_LINK,
-	O_UNLINK,
-	O_MON,
-	O_DEMON,
-	O_TRAPX,
-	O_EXIT,
-	O_REG,
-	O_WHERE,
-	O_SPAWN,
-	O_TRAP,
-	O_REPORT,
-	O_JLT,
-	O_JEQ,
-	O_JNE,
-	O_LOAD,
-	O_STORE,
-	O_SPIN,
-	O_PEXIT,
-};
-
-/* An operand naming register k; r1 is the script's sender, r2 self, and
- * a receive leaves the message's sender, tag and first 8 bytes in r13,
- * r14, r15. */
-#define R(k)	 ((int64_t)0x52 << 56 | (k))
 #define PARENT	 R(1)
 #define ME	 R(2)
 #define LAST_TAG R(14)
 #define LAST_VAL R(15)
 
-enum { MAX_INS = 256, INS_BYTES = 40, REPORT_BYTES = 400 };
+enum { MAX_INS = 256 };
 
 /* Scripts go to the guest as they lie in memory. */
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -434,20 +404,6 @@ static void no_report(Sys *s, int64_t tag)
 	assert_int_equal(
 		myr_actors_receive(s->act, tag, raw, sizeof raw, 0, NULL, NULL),
 		MYR_RECEIVE_TIMEOUT);
-}
-
-static int64_t le64(const uint8_t *p)
-{
-	int64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static int32_t le32(const uint8_t *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
 }
 
 /* The last receive of the report took an EXIT from pid with reason. */

@@ -48,13 +48,13 @@ test-tsan: deps
 # of `make test`: it fails if anything is found.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-TARGETS ?= decode run slices wasi run_tiers actors
+TARGETS ?= decode run slices wasi run_tiers actors cache
 .PHONY: fuzz test-fuzz
 fuzz: deps
 	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(TARGETS)
 
 test-fuzz: deps
-	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers actors
+	fuzz/run.sh $(FUZZ_BUILD) 8 decode run slices wasi run_tiers actors cache
 
 # N random modules (wasm-opt -ttf, seeds FIRST..FIRST+N-1) compared
 # against binaryen's interpreter and V8, every TIERS-th also across

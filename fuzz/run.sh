@@ -17,7 +17,7 @@ build=${1:?usage: fuzz/run.sh BUILD SECONDS [TARGET...]}
 secs=${2:?usage: fuzz/run.sh BUILD SECONDS [TARGET...]}
 shift 2
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers actors)
+[ ${#targets[@]} -eq 0 ] && targets=(decode run slices wasi run_tiers actors cache)
 jobs=${JOBS:-$(nproc)}
 
 # A build directory configured from another copy of the tree would fuzz
@@ -33,9 +33,16 @@ if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^MYR_FUZZ:BOOL=ON' "$build/CMa
   cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_BUILD_TYPE=Debug \
     -DMYR_FUZZ=ON -DMYR_SHARED=OFF >/dev/null
 fi
+# cache exists only in builds with the compiler (llvm-19-dev).
+defined=$(cmake --build "$build" --target help)
+kept=()
+for t in "${targets[@]}"; do
+  if grep -q "fuzz_$t\b" <<<"$defined"; then kept+=("$t"); else echo "fuzz/run.sh: no target $t in this build, skipped" >&2; fi
+done
+targets=("${kept[@]}")
 cmake --build "$build" -j "$jobs" --target "${targets[@]/#/fuzz_}" >/dev/null
 
-declare -A max_len=([decode]=8192 [run]=4096 [slices]=4096 [wasi]=1024 [run_tiers]=2048 [actors]=512)
+declare -A max_len=([decode]=8192 [run]=4096 [slices]=4096 [wasi]=1024 [run_tiers]=2048 [actors]=512 [cache]=4096)
 nice=()
 [ "${FUZZ_NICE:-0}" = 1 ] && nice=(nice -n 19)
 summary=()

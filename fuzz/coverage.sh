@@ -19,13 +19,8 @@ flags="-fprofile-instr-generate -fcoverage-mapping"
 
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_BUILD_TYPE=Release \
   -DMYR_SHARED=OFF -DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
-# cache exists only in builds with the compiler (llvm-19-dev).
-defined=$(cmake --build "$build" --target help)
-kept=()
-for t in "${targets[@]}"; do
-  if grep -q "fuzz_replay_$t\b" <<<"$defined"; then kept+=("$t"); else echo "fuzz/coverage.sh: no target $t in this build, skipped" >&2; fi
-done
-targets=("${kept[@]}")
+. "$here/defined.sh"
+mapfile -t targets < <(keep_defined "$build" fuzz_replay_ "${targets[@]}")
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz_replay_}" >/dev/null
 
 prof=$build/profiles

@@ -274,10 +274,7 @@ static void decode_script(Reader *r, int64_t host, Script *s)
 		case O_LINK:
 		case O_UNLINK:
 		case O_MON:
-			a = pid_arg(y, host);
-			break;
-		case O_DEMON:
-			/* A ref a MONITOR left in a register, or a pid. */
+		case O_DEMON: /* a ref MONITOR left in a register, or a pid */
 			a = pid_arg(y, host);
 			break;
 		case O_TRAPX:

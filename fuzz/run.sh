@@ -33,13 +33,8 @@ if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^MYR_FUZZ:BOOL=ON' "$build/CMa
   cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang-19 -DCMAKE_BUILD_TYPE=Debug \
     -DMYR_FUZZ=ON -DMYR_SHARED=OFF >/dev/null
 fi
-# cache exists only in builds with the compiler (llvm-19-dev).
-defined=$(cmake --build "$build" --target help)
-kept=()
-for t in "${targets[@]}"; do
-  if grep -q "fuzz_$t\b" <<<"$defined"; then kept+=("$t"); else echo "fuzz/run.sh: no target $t in this build, skipped" >&2; fi
-done
-targets=("${kept[@]}")
+. "$here/defined.sh"
+mapfile -t targets < <(keep_defined "$build" fuzz_ "${targets[@]}")
 cmake --build "$build" -j "$jobs" --target "${targets[@]/#/fuzz_}" >/dev/null
 
 declare -A max_len=([decode]=8192 [run]=4096 [slices]=4096 [wasi]=1024 [run_tiers]=2048 [actors]=512 [cache]=4096)
